@@ -1,0 +1,250 @@
+"""The data driftwatch works on: snapshots of one environment and the drift between two."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Literal
+
+# Object kinds of the JSON contract, in the order reports list them.
+KINDS: tuple[str, ...] = (
+    "schema",
+    "extension",
+    "type",
+    "sequence",
+    "table",
+    "column",
+    "constraint",
+    "index",
+    "view",
+    "materialized_view",
+    "function",
+    "trigger",
+    "policy",
+)
+
+Change = Literal["missing", "extra", "changed"]
+
+
+def qualify(*parts: str) -> str:
+    """Join identifiers into the contract's qualified name: unquoted, dot-separated."""
+    return ".".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table, keyed by `schema.name`; its columns are separate objects."""
+
+    kind: ClassVar[str] = "table"
+    schema: str
+    name: str
+    relkind: str = "regular"
+
+    @property
+    def key(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column, keyed by `schema.table.column`."""
+
+    kind: ClassVar[str] = "column"
+    table: str  # qualified name of the owning table
+    name: str
+    type: str
+    nullable: bool
+    default: str | None
+    # Column order is not drift (an ALTER TABLE ADD COLUMN lands last everywhere it is
+    # replayed), so it is kept for display but left out of comparisons.
+    position: int = field(default=0, compare=False)
+
+    @property
+    def key(self) -> str:
+        return qualify(self.table, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.table
+
+
+SchemaObject = Table | Column
+
+# Attributes never compared, whatever the kind: identity, not content.
+IDENTITY_FIELDS = frozenset({"schema", "name", "table"})
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedMigration:
+    """One row of a migration tool's history, as the tool recorded it."""
+
+    id: str
+    applied_at: datetime | None = None
+    checksum: str | None = None
+    # False for a failed, dirty or half-applied migration.
+    success: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationHistory:
+    """What one environment's migration history table says."""
+
+    tool: str
+    table: str  # qualified name of the history table
+    found: bool  # False when the history table does not exist
+    applied: tuple[AppliedMigration, ...] = ()
+    # Tools such as alembic and golang-migrate record the current head, not a list.
+    head_only: bool = False
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self.applied)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything driftwatch read from one environment at one moment."""
+
+    environment: str
+    database: str
+    server_version: str
+    taken_at: datetime
+    # kind -> qualified name -> object; built once by the catalog reader, never mutated.
+    objects: Mapping[str, Mapping[str, SchemaObject]]
+    migrations: MigrationHistory | None = None
+
+    def of_kind(self, kind: str) -> Mapping[str, SchemaObject]:
+        return self.objects.get(kind, {})
+
+    def counts(self) -> dict[str, int]:
+        """Objects per kind, in contract order, e.g. {"tables": 45, "columns": 523}."""
+        return {f"{kind}s": len(self.of_kind(kind)) for kind in KINDS if kind in self.objects}
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One object that differs between reference and target."""
+
+    kind: str
+    name: str
+    change: Change
+    # For `changed`: only the attributes that differ; for missing/extra: the object's attributes.
+    reference: Mapping[str, object] | None
+    target: Mapping[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredCount:
+    """How many differences one `ignore` rule left out of a report."""
+
+    rule: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaDiff:
+    """The schema half of a comparison."""
+
+    reference_counts: Mapping[str, int]
+    target_counts: Mapping[str, int]
+    differences: tuple[Difference, ...]
+    ignored: tuple[IgnoredCount, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChecksumMismatch:
+    """The same migration recorded with different checksums on the two sides."""
+
+    id: str
+    reference: str | None
+    target: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationDiff:
+    """The migration half of a comparison."""
+
+    tool: str
+    table: str
+    reference_found: bool
+    target_found: bool
+    reference_count: int
+    target_count: int
+    missing: tuple[str, ...]  # applied in the reference, not in the target, in order
+    extra: tuple[str, ...]  # applied only in the target
+    failed: tuple[str, ...]  # failed or dirty entries in the target
+    checksum_mismatches: tuple[ChecksumMismatch, ...]
+    head_only: bool = False
+    files_count: int | None = None
+    unapplied_files: tuple[str, ...] = ()  # migration files applied in neither environment
+    reference_failed: tuple[str, ...] = ()
+
+    @property
+    def in_sync(self) -> bool:
+        return (
+            self.reference_found
+            and self.target_found
+            and not self.missing
+            and not self.extra
+            and not self.failed
+            and not self.reference_failed
+            and not self.checksum_mismatches
+        )
+
+
+CriticalStatus = Literal["ok", "missing_in_target", "missing_in_reference", "missing", "different"]
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalTable:
+    """The verdict on one table the team marked critical."""
+
+    name: str
+    status: CriticalStatus
+    differences: tuple[Difference, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """Which environment a report side describes."""
+
+    name: str
+    database: str
+    server_version: str
+    taken_at: datetime
+    address: str  # host:port/dbname, never a password
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """The full result of comparing a target environment against its reference."""
+
+    reference: Side
+    target: Side
+    migrations: MigrationDiff | None
+    schema: SchemaDiff
+    critical_tables: tuple[CriticalTable, ...]
+
+    @property
+    def in_sync(self) -> bool:
+        migrations_ok = self.migrations is None or self.migrations.in_sync
+        critical_ok = all(t.status == "ok" for t in self.critical_tables)
+        return migrations_ok and critical_ok and not self.schema.differences
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFailure:
+    """A comparison that could not be checked, with the one sentence that says why."""
+
+    reference: str
+    target: str
+    reason: str  # short machine-readable cause: refused, auth, unknown_database, ...
+    message: str
+
+
+Outcome = Drift | CheckFailure

