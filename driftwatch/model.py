@@ -117,9 +117,14 @@ class Snapshot:
     # kind -> qualified name -> object; built once by the catalog reader, never mutated.
     objects: Mapping[str, Mapping[str, SchemaObject]]
     migrations: MigrationHistory | None = None
+    address: str = ""  # user@host:port/dbname it was read from; never a password
 
     def of_kind(self, kind: str) -> Mapping[str, SchemaObject]:
         return self.objects.get(kind, {})
+
+    def parents(self) -> dict[str, str | None]:
+        """Qualified name -> qualified name of the object that owns it (a column's table)."""
+        return {n: o.parent for objs in self.objects.values() for n, o in objs.items()}
 
     def counts(self) -> dict[str, int]:
         """Objects per kind, in contract order, e.g. {"tables": 45, "columns": 523}."""

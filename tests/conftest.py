@@ -9,9 +9,9 @@ import pytest
 
 from tests.support.pgserver import (
     DEBIAN_PG15,
-    SUPERUSER_PASSWORD,
     PgServer,
     embedded_bin_dir,
+    external_server,
     running_server,
 )
 
@@ -39,9 +39,18 @@ def pg15() -> Iterator[PgServer]:
     yield from _server("15")
 
 
-@pytest.fixture(scope="session", params=["18", "15"], ids=["pg18", "pg15"])
+@pytest.fixture(scope="session")
+def pgexternal() -> PgServer:
+    return external_server(os.environ["DRIFTWATCH_TEST_DSN"])
+
+
+# A server named by DRIFTWATCH_TEST_DSN joins the two the suite starts itself.
+SERVERS = ["18", "15", *(["external"] if os.environ.get("DRIFTWATCH_TEST_DSN") else [])]
+
+
+@pytest.fixture(scope="session", params=SERVERS, ids=[f"pg{s}" for s in SERVERS])
 def pg(request: pytest.FixtureRequest) -> PgServer:
-    """Each test that takes `pg` runs once against PostgreSQL 18 and once against 15."""
+    """Each test that takes `pg` runs once against PostgreSQL 18, once against 15 (and external)."""
     server: PgServer = request.getfixturevalue(f"pg{request.param}")
     return server
 
@@ -60,8 +69,8 @@ def make_db(pg: PgServer) -> Callable[..., str]:
 
 
 @pytest.fixture
-def admin_password(monkeypatch: pytest.MonkeyPatch) -> str:
+def admin_password(pg: PgServer, monkeypatch: pytest.MonkeyPatch) -> str:
     """The test superuser's password, exported the way users export DB_PASSWORD."""
-    monkeypatch.setenv("DB_PASSWORD", SUPERUSER_PASSWORD)
-    monkeypatch.setenv("PGPASSWORD", SUPERUSER_PASSWORD)
-    return SUPERUSER_PASSWORD
+    monkeypatch.setenv("DB_PASSWORD", pg.password)
+    monkeypatch.setenv("PGPASSWORD", pg.password)
+    return pg.password

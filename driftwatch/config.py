@@ -1,0 +1,309 @@
+"""Load the TOML configuration into frozen objects, reporting every problem with its location."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg.conninfo
+
+from driftwatch.migrations.settings import MigrationSettings
+from driftwatch.secrets import Secret
+
+DEFAULT_CONFIG = Path("driftwatch.toml")
+MIGRATION_TOOLS = (
+    "sequelize", "flyway", "liquibase", "django", "rails", "dbmate", "golang-migrate",
+    "knex", "goose", "prisma", "typeorm", "node-pg-migrate", "alembic", "custom",
+)  # fmt: skip
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` holds one located sentence each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """One database driftwatch watches (`[environments.NAME]`)."""
+
+    name: str
+    dsn: str
+    password: Secret | None = None
+    password_source: str | None = None  # e.g. "$DB_PASSWORD", named in login errors
+    connect_timeout: int = 10
+    statement_timeout: float = 30.0
+    lock_timeout: float = 5.0
+    sslmode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A target environment checked against its reference (`[[comparisons]]`)."""
+
+    reference: str
+    target: str
+    critical_tables: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.reference}:{self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaSettings:
+    """Which schemas and objects take part in the comparison (`[schema]`)."""
+
+    include_schemas: tuple[str, ...] = ()
+    exclude_schemas: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration, validated."""
+
+    path: Path | None
+    environments: Mapping[str, Environment]
+    comparisons: tuple[Comparison, ...]
+    migrations: MigrationSettings = field(default_factory=MigrationSettings)
+    schema: SchemaSettings = field(default_factory=SchemaSettings)
+
+    def comparison(self, name: str) -> Comparison | None:
+        """The comparison called `reference:target`, if configured."""
+        return next((c for c in self.comparisons if c.name == name), None)
+
+
+class _Section:
+    """Typed reads from one TOML table; records problems instead of raising."""
+
+    def __init__(self, data: Mapping[str, Any], where: str, problems: list[str]) -> None:
+        self.data, self.where, self.problems = data, where, problems
+        self.seen: set[str] = set()
+
+    def problem(self, key: str | None, message: str) -> None:
+        location = f"{self.where}.{key}" if key else self.where
+        self.problems.append(f"{location}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        self.seen.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        # bool is an int in Python, but `connect_timeout = true` is a mistake, not a 1.
+        if isinstance(value, bool) and bool not in _as_tuple(kind):
+            value = None
+        if not isinstance(value, kind):
+            self.problem(key, f"expected {_type_name(kind)}, got {_describe(self.data[key])}")
+            return default
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        values = self.get(key, list, [])
+        if not all(isinstance(v, str) for v in values):
+            self.problem(key, "expected a list of strings")
+            return ()
+        return tuple(values)
+
+    def finish(self, allowed_hint: str = "") -> None:
+        for key in sorted(set(self.data) - self.seen):
+            known = ", ".join(sorted(self.seen))
+            self.problem(key, f"unknown key (known keys here: {known}){allowed_hint}")
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}  # fmt: skip
+    return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
+
+
+def _describe(value: object) -> str:
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
+def load(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate `path`; raise ConfigError listing every problem found."""
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: no such file; copy config.example.toml there or pass --config FILE"]
+        ) from None
+    except OSError as e:
+        raise ConfigError([f"{path}: cannot be read ({e.strerror})"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
+    return parse(data, path, os.environ if environ is None else environ)
+
+
+def parse(data: Mapping[str, Any], path: Path | None, environ: Mapping[str, str]) -> Config:
+    """Validate already-parsed TOML; all problems are collected before raising."""
+    problems: list[str] = []
+    prefix = f"{path}: " if path else ""
+    top = _Section(data, "config", problems)
+    envs = _environments(top.get("environments", dict, {}), environ, problems)
+    comparisons = _comparisons(top.get("comparisons", list, []), envs, problems)
+    migrations = _migrations(top.get("migrations", dict, {}), path, problems)
+    schema = _schema(top.get("schema", dict, {}), problems)
+    top.finish()
+    if problems:
+        raise ConfigError([prefix + p.removeprefix("config.") for p in problems])
+    return Config(path, envs, comparisons, migrations, schema)
+
+
+def _environments(
+    tables: Mapping[str, Any], environ: Mapping[str, str], problems: list[str]
+) -> dict[str, Environment]:
+    if not tables:
+        problems.append("config.environments: at least one [environments.NAME] table is needed")
+    envs: dict[str, Environment] = {}
+    for name, table in tables.items():
+        where = f"config.environments.{name}"
+        if not isinstance(table, dict):
+            problems.append(f"{where}: expected a table, got {_describe(table)}")
+            continue
+        env = _environment(name, _Section(table, where, problems), environ)
+        if env is not None:
+            envs[name] = env
+    return envs
+
+
+def _environment(name: str, s: _Section, environ: Mapping[str, str]) -> Environment | None:
+    dsn = s.get("dsn", str)
+    password_env = s.get("password_env", str)
+    password_file = s.get("password_file", str)
+    connect_timeout = s.get("connect_timeout", int, 10)
+    statement_timeout = s.get("statement_timeout", (int, float), 30.0)
+    lock_timeout = s.get("lock_timeout", (int, float), 5.0)
+    sslmode = s.get("sslmode", str)
+    s.finish()
+    if dsn is None:
+        s.problem("dsn", 'missing; e.g. dsn = "postgresql://app@127.0.0.1:5433/mydb"')
+        return None
+    _check_dsn(dsn, s)
+    if sslmode is not None and sslmode not in SSLMODES:
+        s.problem("sslmode", f"must be one of {', '.join(SSLMODES)}, got {sslmode!r}")
+    for key, value in (("connect_timeout", connect_timeout), ("statement_timeout",
+                       statement_timeout), ("lock_timeout", lock_timeout)):  # fmt: skip
+        if value <= 0:
+            s.problem(key, f"must be a positive number of seconds, got {value}")
+    password, source = _password(password_env, password_file, s, environ)
+    return Environment(
+        name, dsn, password, source, connect_timeout, float(statement_timeout),
+        float(lock_timeout), sslmode,
+    )  # fmt: skip
+
+
+def _check_dsn(dsn: str, s: _Section) -> None:
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        # The parser's message would echo the DSN, password and all; say it in our words.
+        s.problem("dsn", "is not a valid libpq URI or key=value connection string")
+        return
+    if params.get("password"):
+        s.problem("dsn", "contains a password; remove it and set password_env or password_file")
+
+
+def _password(
+    password_env: str | None, password_file: str | None, s: _Section, environ: Mapping[str, str]
+) -> tuple[Secret | None, str | None]:
+    if password_env and password_file:
+        s.problem("password_env", "set password_env or password_file, not both")
+        return None, None
+    if password_env:
+        if password_env not in environ:
+            s.problem("password_env", f"environment variable {password_env} is not set; "
+                      f"export {password_env} before starting driftwatch")  # fmt: skip
+            return None, None
+        return Secret(environ[password_env]), f"${password_env}"
+    if password_file:
+        try:
+            text = Path(password_file).read_text(encoding="utf-8")
+        except OSError as e:
+            s.problem("password_file", f"cannot read {password_file} ({e.strerror})")
+            return None, None
+        return Secret(text.rstrip("\r\n")), password_file
+    return None, None
+
+
+def _comparisons(
+    items: list[Any], envs: Mapping[str, Environment], problems: list[str]
+) -> tuple[Comparison, ...]:
+    if not items:
+        problems.append('config.comparisons: at least one [[comparisons]] entry is needed, '
+                        'e.g. reference = "uat", target = "staging"')  # fmt: skip
+    result: list[Comparison] = []
+    for i, item in enumerate(items):
+        where = f"config.comparisons[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected a table, got {_describe(item)}")
+            continue
+        s = _Section(item, where, problems)
+        reference, target = s.get("reference", str), s.get("target", str)
+        critical = s.strings("critical_tables")
+        s.finish()
+        for key, value in (("reference", reference), ("target", target)):
+            if value is None:
+                s.problem(key, "missing; name an environment")
+            elif value not in envs and value not in _declared(problems):
+                known = ", ".join(sorted(envs)) or "none"
+                s.problem(key, f"names unknown environment {value!r} (configured: {known})")
+        if reference and reference == target:
+            s.problem("target", "is the same environment as the reference")
+        if reference and target:
+            result.append(Comparison(reference, target, critical))
+    _check_duplicates(result, problems)
+    return tuple(result)
+
+
+def _declared(problems: list[str]) -> set[str]:
+    # An environment with its own errors is still declared: don't also call it unknown.
+    return {p.split(":")[0].split(".")[2] for p in problems if p.startswith("config.environments.")}
+
+
+def _check_duplicates(comparisons: list[Comparison], problems: list[str]) -> None:
+    seen: set[str] = set()
+    for c in comparisons:
+        if c.name in seen:
+            problems.append(f"config.comparisons: {c.name} is configured twice")
+        seen.add(c.name)
+
+
+def _migrations(table: Mapping[str, Any], path: Path | None, problems: list[str]) -> MigrationSettings:
+    s = _Section(table, "config.migrations", problems)
+    tool = s.get("tool", str, "sequelize")
+    values = {k: s.get(k, str) for k in ("schema", "table", "id_column", "order_column")}
+    directory = s.get("directory", str)
+    s.finish()
+    if tool not in MIGRATION_TOOLS:
+        s.problem("tool", f"unknown tool {tool!r}; one of {', '.join(MIGRATION_TOOLS)}")
+    if tool == "custom" and not (values["table"] and values["id_column"]):
+        s.problem("tool", 'custom needs table and id_column, e.g. table = "schema_history"')
+    folder = None
+    if directory is not None:
+        # Relative paths are relative to the config file, so the daemon's cwd does not matter.
+        folder = Path(directory) if path is None else path.parent / directory
+        if not folder.is_dir():
+            s.problem("directory", f"{folder} is not a directory")
+    return MigrationSettings(tool, directory=folder, **values)
+
+
+def _schema(table: Mapping[str, Any], problems: list[str]) -> SchemaSettings:
+    s = _Section(table, "config.schema", problems)
+    include, exclude = s.strings("include_schemas"), s.strings("exclude_schemas")
+    ignore = s.strings("ignore")
+    s.finish()
+    return SchemaSettings(include, exclude, ignore)

@@ -1,0 +1,1 @@
+"""driftwatch demo: the runbook's environments on an embedded PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Renderers: pure functions from comparison results to text; no I/O here."""
