@@ -36,12 +36,17 @@ def check(config: Config, comparison: Comparison, snapshotter: Snapshotter) -> O
     """Snapshot both sides concurrently and compare them; a failure becomes a CheckFailure."""
     envs = config.environments
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="snapshot") as pool:
-        ref_future = pool.submit(snapshotter, envs[comparison.reference])
-        tgt_future = pool.submit(snapshotter, envs[comparison.target])
-        try:
-            reference, target = ref_future.result(), tgt_future.result()
-        except CheckError as e:
-            return CheckFailure(comparison.reference, comparison.target, e.reason, e.message)
+        futures = [pool.submit(snapshotter, envs[name])
+                   for name in (comparison.reference, comparison.target)]  # fmt: skip
+        errors = [e for e in (f.exception() for f in futures) if e is not None]
+    if errors:
+        failures = [e for e in errors if isinstance(e, CheckError)]
+        if len(failures) < len(errors):
+            raise next(e for e in errors if not isinstance(e, CheckError))
+        # Both sides can fail at once (both proxies down): say both, not just the first.
+        return CheckFailure(comparison.reference, comparison.target, failures[0].reason,
+                            " ".join(e.message for e in failures))  # fmt: skip
+    reference, target = (f.result() for f in futures)
     try:
         files = list_files(config.migrations)
     except OSError as e:
@@ -53,14 +58,20 @@ def check(config: Config, comparison: Comparison, snapshotter: Snapshotter) -> O
 def check_all(
     config: Config, comparisons: tuple[Comparison, ...], clock: Clock = utc_now
 ) -> list[Outcome]:
-    """Check each comparison; an environment shared by two comparisons is snapshotted once."""
-    cache: dict[str, Snapshot] = {}
+    """Check each comparison; an environment shared by two comparisons is read once."""
+    cache: dict[str, Snapshot | CheckError] = {}
 
     def snapshot(env: Environment) -> Snapshot:
-        # Reading UAT once for both UAT→Staging and Staging→Production also means both
-        # comparisons see the same moment of it.
+        # Reading Staging once for both UAT→Staging and Staging→Production means both
+        # comparisons see the same moment of it, and a dead proxy costs one timeout, not two.
         if env.name not in cache:
-            cache[env.name] = take_snapshot(env, config, clock)
-        return cache[env.name]
+            try:
+                cache[env.name] = take_snapshot(env, config, clock)
+            except CheckError as e:
+                cache[env.name] = e
+        result = cache[env.name]
+        if isinstance(result, CheckError):
+            raise result
+        return result
 
     return [check(config, c, snapshot) for c in comparisons]

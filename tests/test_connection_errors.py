@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -132,3 +134,24 @@ def test_diff_refused_exits_2_with_one_sentence() -> None:
     assert code == 2
     assert f"connection refused at 127.0.0.1:{port}" in out.getvalue()
     assert "secretpw" not in out.getvalue() + err.getvalue()
+
+
+def test_both_sides_down_names_both(tmp_path: Path, admin_password: str) -> None:
+    """When both proxies are down, the sentence names both environments."""
+    a, b = free_port(), free_port()
+    code, text = check(tmp_path, f"postgresql://app@127.0.0.1:{a}/db", f"postgresql://app@127.0.0.1:{b}/db")
+    assert code == 2
+    assert f"uat: connection refused at 127.0.0.1:{a}" in text
+    assert f"staging: connection refused at 127.0.0.1:{b}" in text
+
+
+def test_console_script_exits_2_without_traceback() -> None:
+    """The installed `driftwatch` command and `python -m driftwatch` both exit 2 with one sentence."""
+    port = free_port()
+    dsn = f"postgresql://app@127.0.0.1:{port}/db"
+    script = str(Path(sys.executable).parent / "driftwatch")
+    for argv in ([script], [sys.executable, "-m", "driftwatch"]):
+        result = subprocess.run([*argv, "diff", dsn, dsn], capture_output=True, text=True, check=False)
+        assert result.returncode == 2
+        assert f"reference: connection refused at 127.0.0.1:{port}" in result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
