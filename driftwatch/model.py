@@ -3,80 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Literal
 
-# Object kinds of the JSON contract, in the order reports list them.
-KINDS: tuple[str, ...] = (
-    "schema",
-    "extension",
-    "type",
-    "sequence",
-    "table",
-    "column",
-    "constraint",
-    "index",
-    "view",
-    "materialized_view",
-    "function",
-    "trigger",
-    "policy",
-)
+from driftwatch.objects import IDENTITY_FIELDS, KINDS, Column, SchemaObject, Table, qualify
+
+__all__ = ["IDENTITY_FIELDS", "KINDS", "Column", "SchemaObject", "Table", "qualify"]
 
 Change = Literal["missing", "extra", "changed"]
-
-
-def qualify(*parts: str) -> str:
-    """Join identifiers into the contract's qualified name: unquoted, dot-separated."""
-    return ".".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """A table, keyed by `schema.name`; its columns are separate objects."""
-
-    kind: ClassVar[str] = "table"
-    schema: str
-    name: str
-    relkind: str = "regular"
-
-    @property
-    def key(self) -> str:
-        return qualify(self.schema, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """A table column, keyed by `schema.table.column`."""
-
-    kind: ClassVar[str] = "column"
-    table: str  # qualified name of the owning table
-    name: str
-    type: str
-    nullable: bool
-    default: str | None
-    # Column order is not drift (an ALTER TABLE ADD COLUMN lands last everywhere it is
-    # replayed), so it is kept for display but left out of comparisons.
-    position: int = field(default=0, compare=False)
-
-    @property
-    def key(self) -> str:
-        return qualify(self.table, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.table
-
-
-SchemaObject = Table | Column
-
-# Attributes never compared, whatever the kind: identity, not content.
-IDENTITY_FIELDS = frozenset({"schema", "name", "table"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,324 @@
+"""Schema object kinds: frozen dataclasses keyed by qualified name, one per kind of the contract.
+
+Every class has `kind`, `key` (the contract's qualified name) and `parent` (the key of the
+object that owns it, so a missing table is reported once, not once per column). Fields with
+`compare=False` are kept for display but are never drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+
+def qualify(*parts: str) -> str:
+    """Join identifiers into the contract's qualified name: unquoted, dot-separated."""
+    return ".".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """A namespace, keyed by its name."""
+
+    kind: ClassVar[str] = "schema"
+    name: str
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    @property
+    def parent(self) -> str | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """An installed extension; its member objects are never listed separately."""
+
+    kind: ClassVar[str] = "extension"
+    name: str
+    version: str
+    schema: str = field(compare=False, default="public")
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    @property
+    def parent(self) -> str | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    """A user-defined type: enum (values in order), domain, composite or range."""
+
+    kind: ClassVar[str] = "type"
+    schema: str
+    name: str
+    type_kind: str  # enum, domain, composite, range
+    values: tuple[str, ...] = ()  # enum labels in sort order
+    base_type: str | None = None  # domain base type or range subtype
+    default: str | None = None
+    not_null: bool = False
+    checks: tuple[str, ...] = ()  # domain CHECK expressions, sorted
+    attributes: tuple[str, ...] = ()  # composite: "name type" in order
+
+    @property
+    def key(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.schema
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence:
+    """A standalone sequence; serial and identity sequences belong to their column instead."""
+
+    kind: ClassVar[str] = "sequence"
+    schema: str
+    name: str
+    data_type: str
+    start: int
+    increment: int
+    min_value: int
+    max_value: int
+    cache: int
+    cycle: bool
+
+    @property
+    def key(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.schema
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table, keyed by `schema.name`; its columns and constraints are separate objects."""
+
+    kind: ClassVar[str] = "table"
+    schema: str
+    name: str
+    relkind: str = "regular"  # regular, partitioned, unlogged, foreign
+    partition_of: str | None = None  # qualified parent when this table is a partition
+    partition_bound: str | None = None  # FOR VALUES ... of a partition
+    partition_key: str | None = None  # PARTITION BY ... of a partitioned table
+    inherits: tuple[str, ...] = ()  # classic inheritance parents, not partitioning
+    rls_enabled: bool = False
+    rls_forced: bool = False
+
+    @property
+    def key(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.schema
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column, keyed by `schema.table.column`."""
+
+    kind: ClassVar[str] = "column"
+    table: str  # qualified name of the owning table
+    name: str
+    type: str
+    nullable: bool
+    default: str | None
+    collation: str | None = None  # only when it differs from the type's default
+    identity: str | None = None  # "always" or "by default"
+    generated: str | None = None  # expression of a generated column
+    # Column order is not drift (ADD COLUMN lands last wherever it is replayed), so it is
+    # kept for display but left out of comparisons.
+    position: int = field(default=0, compare=False)
+
+    @property
+    def key(self) -> str:
+        return qualify(self.table, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.table
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """A table constraint, keyed by `schema.table.constraint`; NOT NULL lives on the column."""
+
+    kind: ClassVar[str] = "constraint"
+    table: str
+    name: str
+    constraint_type: str  # primary key, unique, foreign key, check, exclusion
+    columns: tuple[str, ...] = ()
+    expression: str | None = None  # check and exclusion: their definition
+    references: str | None = None  # foreign key: "schema.table(col, ...)"
+    on_delete: str | None = None
+    on_update: str | None = None
+    match: str | None = None
+    nulls_not_distinct: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
+    validated: bool = True  # False for NOT VALID
+    definition: str = field(default="", compare=False)  # pg_get_constraintdef, for display
+
+    @property
+    def key(self) -> str:
+        return qualify(self.table, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.table
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """An index that does not back a constraint, keyed by `schema.index`."""
+
+    kind: ClassVar[str] = "index"
+    schema: str
+    name: str
+    table: str  # qualified table (or materialized view) it indexes
+    method: str
+    unique: bool
+    keys: tuple[str, ...]  # columns or expressions, with non-default opclass, order, nulls
+    include: tuple[str, ...] = ()
+    predicate: str | None = None
+    nulls_not_distinct: bool = False
+
+    @property
+    def key(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.table
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A view, keyed by `schema.name`; its definition compared in normalised form."""
+
+    kind: ClassVar[str] = "view"
+    schema: str
+    name: str
+    definition: str
+
+    @property
+    def key(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.schema
+
+
+@dataclass(frozen=True, slots=True)
+class MaterializedView:
+    """A materialized view; its indexes are Index objects."""
+
+    kind: ClassVar[str] = "materialized_view"
+    schema: str
+    name: str
+    definition: str
+
+    @property
+    def key(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.schema
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A function or procedure, keyed by `schema.name(argument types)`."""
+
+    kind: ClassVar[str] = "function"
+    schema: str
+    name: str
+    arguments: str  # identity argument types, e.g. "numeric, integer"
+    function_kind: str  # function, procedure, aggregate, window
+    returns: str | None
+    language: str
+    volatility: str  # immutable, stable, volatile
+    strict: bool
+    security_definer: bool
+    body: str  # normalised source
+
+    @property
+    def key(self) -> str:
+        return f"{qualify(self.schema, self.name)}({self.arguments})"
+
+    @property
+    def parent(self) -> str | None:
+        return self.schema
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A trigger, keyed by `schema.table.trigger`."""
+
+    kind: ClassVar[str] = "trigger"
+    table: str
+    name: str
+    timing: str  # before, after, instead of
+    events: tuple[str, ...]  # insert, update, delete, truncate
+    level: str  # row, statement
+    function: str  # qualified function it executes
+    when: str | None = None
+    enabled: str = "origin"  # origin, always, replica, disabled
+
+    @property
+    def key(self) -> str:
+        return qualify(self.table, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.table
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A row-level security policy, keyed by `schema.table.policy`."""
+
+    kind: ClassVar[str] = "policy"
+    table: str
+    name: str
+    command: str  # all, select, insert, update, delete
+    permissive: bool
+    roles: tuple[str, ...]
+    using: str | None = None
+    with_check: str | None = None
+
+    @property
+    def key(self) -> str:
+        return qualify(self.table, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.table
+
+
+SchemaObject = (
+    Schema | Extension | Type | Sequence | Table | Column | Constraint | Index | View
+    | MaterializedView | Function | Trigger | Policy
+)
+
+# kind -> class, in the contract's report order.
+CLASSES: dict[str, type[SchemaObject]] = {
+    cls.kind: cls
+    for cls in (Schema, Extension, Type, Sequence, Table, Column, Constraint, Index, View,
+                MaterializedView, Function, Trigger, Policy)
+}  # fmt: skip
+KINDS: tuple[str, ...] = tuple(CLASSES)
+
+# Attributes never compared, whatever the kind: identity, not content.
+IDENTITY_FIELDS = frozenset({"schema", "name", "table"})
