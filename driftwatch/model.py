@@ -13,6 +13,10 @@ __all__ = ["IDENTITY_FIELDS", "KINDS", "Column", "SchemaObject", "Table", "quali
 
 Change = Literal["missing", "extra", "changed"]
 
+# How counts are named in reports: {"tables": 45, "indexes": 12, ...}.
+PLURALS = {kind: "indexes" if kind == "index" else (
+    "policies" if kind == "policy" else f"{kind}s") for kind in KINDS}
+
 
 @dataclass(frozen=True, slots=True)
 class AppliedMigration:
@@ -63,7 +67,7 @@ class Snapshot:
 
     def counts(self) -> dict[str, int]:
         """Objects per kind, in contract order, e.g. {"tables": 45, "columns": 523}."""
-        return {f"{kind}s": len(self.of_kind(kind)) for kind in KINDS if kind in self.objects}
+        return {PLURALS[kind]: len(self.of_kind(kind)) for kind in KINDS if kind in self.objects}
 
 
 @dataclass(frozen=True, slots=True)

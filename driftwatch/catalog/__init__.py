@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -10,36 +10,89 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from driftwatch.model import Column, SchemaObject, Table, qualify
+from driftwatch.objects import CLASSES, SchemaObject
 
-Row = dict[str, Any]
-
-
-def _table(row: Row) -> Table:
-    return Table(row["schema"], row["name"], row["relkind"])
-
-
-def _column(row: Row) -> Column:
-    return Column(
-        qualify(row["schema"], row["table_name"]), row["name"], row["type"], row["nullable"],
-        row["default"], row["position"],
-    )  # fmt: skip
-
-
-# kind -> (query file, row builder). A new kind is a .sql file and a line here.
-READERS: Mapping[str, tuple[str, Callable[[Row], SchemaObject]]] = {
-    "table": ("tables.sql", _table),
-    "column": ("columns.sql", _column),
+# kind -> query file. A new kind is a dataclass in objects.py, a .sql file and a line here.
+QUERIES: dict[str, str] = {
+    "schema": "schemas.sql",
+    "extension": "extensions.sql",
+    "type": "types.sql",
+    "sequence": "sequences.sql",
+    "table": "tables.sql",
+    "column": "columns.sql",
+    "constraint": "constraints.sql",
+    "index": "indexes.sql",
+    "view": "views.sql",
+    "materialized_view": "materialized_views.sql",
+    "function": "functions.sql",
+    "trigger": "triggers.sql",
+    "policy": "policies.sql",
 }
+
+# Files with a variant for older servers: (file, first version that uses the main file).
+# Explicit, rather than patching SQL text at run time.
+VARIANTS: dict[str, tuple[str, int]] = {
+    "functions.sql": ("functions.pg13.sql", 140000),  # pg_get_function_sqlbody is 14+
+}
+
+# Texts the server deparses or stores as written: whitespace alone must never be drift.
+NORMALISED = frozenset({"definition", "body", "expression", "using", "with_check", "when",
+                        "predicate", "default", "generated", "partition_bound"})  # fmt: skip
+_SPACE = re.compile(r"\s+")
+_RELATION = re.compile(r"\b(?:FROM|JOIN)\s+((?:\w+\.)?(\w+))(\s+(?!WHERE|GROUP|ORDER|LIMIT|WINDOW|HAVING"
+                       r"|UNION|JOIN|LEFT|RIGHT|INNER|FULL|CROSS|ON)\w+)?", re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    """Collapse runs of whitespace and drop a trailing semicolon: formatting is not drift."""
+    return _SPACE.sub(" ", text).strip().removesuffix(";").rstrip()
+
+
+def unqualify_single_relation(definition: str) -> str:
+    """Drop `tbl.` before columns in a view over one unaliased relation.
+
+    PostgreSQL 15 deparses `SELECT id FROM orders` as `SELECT orders.id FROM orders`; 16 and
+    later leave the unneeded qualifier out. Both mean the same, so both read the later way.
+    Views over several relations are qualified by every version and are left as they are.
+    """
+    relations = _RELATION.findall(definition)
+    if len(relations) != 1 or relations[0][2]:
+        return definition
+    table = re.escape(relations[0][1])
+    return re.sub(rf"(?<![\w.]){table}\.(?=\w)", "", definition)
+
+
+def file_for(name: str, server_version_num: int) -> str:
+    """The query file to use for `name` on a server of this version."""
+    variant = VARIANTS.get(name)
+    if variant is not None and server_version_num < variant[1]:
+        return variant[0]
+    return name
 
 
 @cache
-def query(name: str) -> str:
+def query(name: str) -> bytes:
     """The text of a catalog query, prefixed with the schema filter as the CTE `ns`."""
     folder = resources.files(__package__)
     namespaces = folder.joinpath("namespaces.sql").read_text(encoding="utf-8")
     body = folder.joinpath(name).read_text(encoding="utf-8")
-    return f"WITH ns AS (\n{namespaces}\n)\n{body}"
+    return f"WITH ns AS (\n{namespaces}\n)\n{body}".encode()
+
+
+def _field_value(key: str, value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if key in NORMALISED and isinstance(value, str):
+        return normalise(value)
+    return value
+
+
+def build(kind: str, row: dict[str, Any]) -> SchemaObject:
+    """One catalog row to its dataclass: columns are named after the fields."""
+    values = {key: _field_value(key, value) for key, value in row.items()}
+    if kind in ("view", "materialized_view"):
+        values["definition"] = unqualify_single_relation(values["definition"])
+    return CLASSES[kind](**values)
 
 
 def read_schema(
@@ -49,16 +102,16 @@ def read_schema(
 ) -> dict[str, dict[str, SchemaObject]]:
     """Every object in scope, by kind and qualified name; all queries go in one round trip."""
     params = {"include": list(include), "exclude": list(exclude)}
+    version = conn.info.server_version
     cursors = {}
     with conn.pipeline():
-        for kind, (filename, _) in READERS.items():
+        for kind, filename in QUERIES.items():
             cur = conn.cursor(row_factory=dict_row)
-            cur.execute(query(filename).encode(), params)
+            cur.execute(query(file_for(filename, version)), params)
             cursors[kind] = cur
     result: dict[str, dict[str, SchemaObject]] = {}
     for kind, cur in cursors.items():
-        build = READERS[kind][1]
-        objects = (build(row) for row in cur.fetchall())
+        objects = [build(kind, row) for row in cur.fetchall()]
         result[kind] = {obj.key: obj for obj in sorted(objects, key=lambda o: o.key)}
     return result
 

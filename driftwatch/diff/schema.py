@@ -83,5 +83,6 @@ def compare_schema(reference: Snapshot, target: Snapshot, ignore: tuple[str, ...
         for d in _kind_differences(kind, reference.of_kind(kind), target.of_kind(kind))
     ]
     diffs = _without_children(diffs, {**reference.parents(), **target.parents()})
+    diffs.sort(key=lambda d: (KINDS.index(d.kind), d.name))
     kept, ignored = _apply_ignore(diffs, ignore)
     return SchemaDiff(reference.counts(), target.counts(), tuple(kept), ignored)

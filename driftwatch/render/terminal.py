@@ -6,9 +6,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from driftwatch.migrations import migrate_command
-from driftwatch.model import KINDS, CheckFailure, Difference, Drift, MigrationDiff, Outcome
+from driftwatch.model import KINDS, PLURALS, CheckFailure, Difference, Drift, MigrationDiff, Outcome
 
 RULE = "=" * 80
+SINGULAR = {plural: kind for kind, plural in PLURALS.items()}
 STATUS_TEXT = {
     "ok": "matches",
     "missing_in_target": "missing in {target}",
@@ -97,8 +98,17 @@ def _id_list(ids: Sequence[str], head: str, style: Style, bad: bool = False) -> 
     yield ""
 
 
+def _count(n: int, plural: str) -> str:
+    word = plural if n != 1 else SINGULAR[plural]
+    return f"{n} {word.replace('_', ' ')}"
+
+
 def _counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing"
+    # The runbook compares tables and columns; they lead, the other kinds follow when present.
+    first = [k for k in ("tables", "columns") if k in counts]
+    rest = [k for k in counts if k not in first and counts[k]]
+    text = ", ".join(_count(counts[k], k) for k in (*first, *rest))
+    return text or "nothing"
 
 
 def format_value(attr: str, value: object) -> str:
@@ -130,9 +140,11 @@ def _schema_lines(drift: Drift, style: Style) -> Iterator[str]:
     yield f"   {ref}: {_counts(s.reference_counts)}"
     yield f"   {tgt}: {_counts(s.target_counts)}"
     yield ""
-    counts_match = dict(s.reference_counts) == dict(s.target_counts)
-    yield style.ok("✅ Schema counts match") if counts_match else style.warn(
-        "⚠️  Schema counts differ")
+    # The runbook's own check: table and column counts.
+    basic = ("tables", "columns")
+    counts_match = all(s.reference_counts.get(k) == s.target_counts.get(k) for k in basic)
+    yield style.ok("✅ Table and column counts match") if counts_match else style.warn(
+        "⚠️  Table and column counts differ")
     if not s.differences:
         yield style.ok("✅ No schema differences found")
     else:

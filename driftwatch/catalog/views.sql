@@ -1,0 +1,9 @@
+-- Views with their definition as the server deparses it (normalised again in Python).
+SELECT ns.nspname AS schema, c.relname AS name, pg_catalog.pg_get_viewdef(c.oid, true) AS definition
+FROM pg_catalog.pg_class c
+JOIN ns ON ns.oid = c.relnamespace
+WHERE c.relkind = 'v'
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_depend d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+  )

@@ -1,0 +1,1 @@
+CREATE SCHEMA "Billing"; CREATE SCHEMA "données clients";

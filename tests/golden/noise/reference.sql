@@ -1,0 +1,10 @@
+CREATE TABLE wallets (id int PRIMARY KEY, balance numeric(18,2), owner text);
+CREATE INDEX wallets_owner_idx ON wallets (owner);
+CREATE VIEW rich AS SELECT id FROM wallets WHERE balance > 1000;
+CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+ALTER TABLE wallets OWNER TO dw_noise_a; ALTER VIEW rich OWNER TO dw_noise_a;
+GRANT SELECT, UPDATE ON wallets TO dw_noise_b; REVOKE EXECUTE ON FUNCTION f() FROM PUBLIC;
+COMMENT ON TABLE wallets IS 'UAT wallets'; COMMENT ON COLUMN wallets.balance IS 'in rand';
+INSERT INTO wallets SELECT g, g * 10, 'u' || g FROM generate_series(1, 500) g;
+INSERT INTO kept VALUES (1, 'one');
+ANALYZE wallets;

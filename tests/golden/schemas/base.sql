@@ -1,0 +1,1 @@
+CREATE SCHEMA shared; CREATE TABLE shared.t (id int);

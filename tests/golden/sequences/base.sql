@@ -1,0 +1,1 @@
+CREATE TABLE with_serial (id serial PRIMARY KEY, n bigint GENERATED ALWAYS AS IDENTITY);

@@ -1,0 +1,1 @@
+CREATE TABLE parent_base (id int, at date);

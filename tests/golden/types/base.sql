@@ -1,0 +1,1 @@
+CREATE TYPE same_mood AS ENUM ('a', 'b');
