@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import psycopg.conninfo
 
 from driftwatch.migrations.settings import MigrationSettings
+from driftwatch.model import KINDS, IgnoreRule
 from driftwatch.secrets import Secret
 
 DEFAULT_CONFIG = Path("driftwatch.toml")
@@ -63,7 +64,7 @@ class SchemaSettings:
 
     include_schemas: tuple[str, ...] = ()
     exclude_schemas: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
+    ignore: tuple[IgnoreRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +305,28 @@ def _migrations(table: Mapping[str, Any], path: Path | None, problems: list[str]
 def _schema(table: Mapping[str, Any], problems: list[str]) -> SchemaSettings:
     s = _Section(table, "config.schema", problems)
     include, exclude = s.strings("include_schemas"), s.strings("exclude_schemas")
-    ignore = s.strings("ignore")
+    rules = tuple(_ignore_rules(s.get("ignore", list, []), problems))
     s.finish()
-    return SchemaSettings(include, exclude, ignore)
+    return SchemaSettings(include, exclude, rules)
+
+
+def _ignore_rules(items: list[Any], problems: list[str]) -> Iterator[IgnoreRule]:
+    """`"glob"` for every kind, or `{ pattern = "glob", kinds = ["table", ...] }`."""
+    for i, item in enumerate(items):
+        where = f"config.schema.ignore[{i}]"
+        if isinstance(item, str):
+            yield IgnoreRule(item)
+            continue
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected a glob string or a table, got {_describe(item)}")
+            continue
+        s = _Section(item, where, problems)
+        pattern, kinds = s.get("pattern", str), s.strings("kinds")
+        s.finish()
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            s.problem("kinds", f"unknown kind {unknown[0]!r}; one of {', '.join(KINDS)}")
+        if pattern is None:
+            s.problem("pattern", 'missing; e.g. pattern = "public.events_*"')
+        else:
+            yield IgnoreRule(pattern, kinds)

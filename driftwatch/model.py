@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,6 +81,21 @@ class Difference:
     # For `changed`: only the attributes that differ; for missing/extra: the object's attributes.
     reference: Mapping[str, object] | None
     target: Mapping[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreRule:
+    """A glob on qualified names, optionally only for some kinds (`[schema] ignore`)."""
+
+    pattern: str
+    kinds: tuple[str, ...] = ()
+
+    def matches(self, kind: str, name: str) -> bool:
+        return (not self.kinds or kind in self.kinds) and fnmatch.fnmatchcase(name, self.pattern)
+
+    @property
+    def label(self) -> str:
+        return f"{self.pattern} ({', '.join(self.kinds)})" if self.kinds else self.pattern
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from driftwatch.diff.critical import check_critical
 from driftwatch.diff.migrations import compare_migrations
 from driftwatch.diff.schema import compare_schema
-from driftwatch.model import Drift, Side, Snapshot
+from driftwatch.model import Drift, IgnoreRule, Side, Snapshot
 
 __all__ = ["compare", "compare_migrations", "compare_schema"]
 
@@ -20,7 +20,7 @@ def compare(
     reference: Snapshot,
     target: Snapshot,
     critical_tables: tuple[str, ...] = (),
-    ignore: tuple[str, ...] = (),
+    ignore: tuple[IgnoreRule, ...] = (),
     files: tuple[str, ...] | None = None,
 ) -> Drift:
     """Everything that differs between a target and its reference."""

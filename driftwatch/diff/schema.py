@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 from collections.abc import Iterable, Mapping
 
 from driftwatch.diff.keyed import keyed_diff
@@ -12,6 +11,7 @@ from driftwatch.model import (
     KINDS,
     Difference,
     IgnoredCount,
+    IgnoreRule,
     SchemaDiff,
     SchemaObject,
     Snapshot,
@@ -62,20 +62,24 @@ def _without_children(diffs: list[Difference], parents: Mapping[str, str | None]
 
 
 def _apply_ignore(
-    diffs: list[Difference], rules: tuple[str, ...]
+    diffs: list[Difference], rules: tuple[IgnoreRule, ...]
 ) -> tuple[list[Difference], tuple[IgnoredCount, ...]]:
+    # Every rule is reported with its count, zero included, so a rule that hides drift is
+    # always visible in the report, and a stale rule (matching nothing) can be spotted.
     counts = dict.fromkeys(rules, 0)
     kept = []
     for d in diffs:
-        rule = next((r for r in rules if fnmatch.fnmatchcase(d.name, r)), None)
+        rule = next((r for r in rules if r.matches(d.kind, d.name)), None)
         if rule is None:
             kept.append(d)
         else:
             counts[rule] += 1
-    return kept, tuple(IgnoredCount(r, n) for r, n in counts.items())
+    return kept, tuple(IgnoredCount(r.label, n) for r, n in counts.items())
 
 
-def compare_schema(reference: Snapshot, target: Snapshot, ignore: tuple[str, ...] = ()) -> SchemaDiff:
+def compare_schema(
+    reference: Snapshot, target: Snapshot, ignore: tuple[IgnoreRule, ...] = ()
+) -> SchemaDiff:
     """Every schema difference between the two snapshots, children of whole objects folded in."""
     diffs = [
         d

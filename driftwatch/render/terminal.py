@@ -21,9 +21,11 @@ STATUS_TEXT = {
 
 @dataclass(frozen=True, slots=True)
 class Style:
-    """ANSI colouring, or none; the words alone always carry the meaning."""
+    """How to present: ANSI colours or none (the words alone carry the meaning), and how many
+    differences of each kind to list in full (0: all)."""
 
     color: bool = False
+    limit: int = 50
 
     def _wrap(self, code: str, text: str) -> str:
         return f"\033[{code}m{text}\033[0m" if self.color else text
@@ -149,16 +151,39 @@ def _schema_lines(drift: Drift, style: Style) -> Iterator[str]:
         yield style.ok("✅ No schema differences found")
     else:
         yield style.warn(f"⚠️  Found {_plural(len(s.differences), 'schema difference')}:")
-        for kind in KINDS:
-            of_kind = [d for d in s.differences if d.kind == kind]
-            if of_kind:
-                yield ""
-                yield f"   {kind} ({len(of_kind)})"
-                yield from (f"     - {describe(d, ref, tgt)}" for d in of_kind)
+        yield from _difference_table(s.differences, ref, tgt)
+        yield from _difference_details(s.differences, ref, tgt, style.limit)
     for rule in s.ignored:
         if rule.count:
             yield f"   ({_plural(rule.count, 'difference')} ignored by rule {rule.rule!r})"
     yield ""
+
+
+def _difference_table(diffs: Sequence[Difference], ref: str, tgt: str) -> Iterator[str]:
+    """Counts first, so 500 differences read as a handful of lines before the details."""
+    yield ""
+    yield f"   {'kind':<20}{f'missing in {tgt}':>22}{f'only in {tgt}':>20}{'changed':>10}"
+    for kind in KINDS:
+        changes = [d.change for d in diffs if d.kind == kind]
+        if changes:
+            row = (changes.count("missing"), changes.count("extra"), changes.count("changed"))
+            yield f"   {kind:<20}{row[0]:>22}{row[1]:>20}{row[2]:>10}"
+
+
+def _difference_details(
+    diffs: Sequence[Difference], ref: str, tgt: str, limit: int
+) -> Iterator[str]:
+    for kind in KINDS:
+        of_kind = [d for d in diffs if d.kind == kind]
+        if not of_kind:
+            continue
+        shown = of_kind if limit <= 0 else of_kind[:limit]
+        yield ""
+        yield f"   {kind} ({len(of_kind)})"
+        yield from (f"     - {describe(d, ref, tgt)}" for d in shown)
+        if len(shown) < len(of_kind):
+            yield (f"     … and {len(of_kind) - len(shown)} more "
+                   "(--limit 0 lists all; --json has every detail)")  # fmt: skip
 
 
 def _critical_lines(drift: Drift, style: Style) -> Iterator[str]:
