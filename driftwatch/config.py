@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg.conninfo
 
+from driftwatch.catalog import CatalogOptions
 from driftwatch.migrations.settings import MigrationSettings
 from driftwatch.model import KINDS, IgnoreRule
 from driftwatch.secrets import Secret
@@ -65,6 +66,16 @@ class SchemaSettings:
     include_schemas: tuple[str, ...] = ()
     exclude_schemas: tuple[str, ...] = ()
     ignore: tuple[IgnoreRule, ...] = ()
+    # Opt-ins for what differs between environments on purpose, or belongs to an extension.
+    include_extension_objects: bool = False
+    compare_owners: bool = False
+    compare_grants: bool = False
+    compare_comments: bool = False
+
+    def catalog_options(self) -> CatalogOptions:
+        return CatalogOptions(self.include_schemas, self.exclude_schemas,
+                              self.include_extension_objects, self.compare_owners,
+                              self.compare_grants, self.compare_comments)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,8 +317,10 @@ def _schema(table: Mapping[str, Any], problems: list[str]) -> SchemaSettings:
     s = _Section(table, "config.schema", problems)
     include, exclude = s.strings("include_schemas"), s.strings("exclude_schemas")
     rules = tuple(_ignore_rules(s.get("ignore", list, []), problems))
+    flags = [bool(s.get(key, bool, False)) for key in ("include_extension_objects",
+             "compare_owners", "compare_grants", "compare_comments")]  # fmt: skip
     s.finish()
-    return SchemaSettings(include, exclude, rules)
+    return SchemaSettings(include, exclude, rules, *flags)
 
 
 def _ignore_rules(items: list[Any], problems: list[str]) -> Iterator[IgnoreRule]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -58,6 +58,8 @@ class Snapshot:
     objects: Mapping[str, Mapping[str, SchemaObject]]
     migrations: MigrationHistory | None = None
     address: str = ""  # user@host:port/dbname it was read from; never a password
+    # Opted-in owner/grants/comment per object: kind -> key -> attribute -> value.
+    annotations: Mapping[str, Mapping[str, Mapping[str, object]]] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> Mapping[str, SchemaObject]:
         return self.objects.get(kind, {})

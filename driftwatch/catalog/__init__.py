@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -70,13 +71,37 @@ def file_for(name: str, server_version_num: int) -> str:
     return name
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogOptions:
+    """What to read beyond the default: each flag is a `[schema]` opt-in."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    extension_objects: bool = False
+    owners: bool = False
+    grants: bool = False
+    comments: bool = False
+
+    def params(self) -> dict[str, Any]:
+        return {"include": list(self.include), "exclude": list(self.exclude),
+                "extension_objects": self.extension_objects}  # fmt: skip
+
+    @property
+    def annotations(self) -> tuple[str, ...]:
+        """The annotation attributes asked for, in report order."""
+        wanted = (("owner", self.owners), ("grants", self.grants), ("comment", self.comments))
+        return tuple(name for name, on in wanted if on)
+
+
+def _text(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
 @cache
 def query(name: str) -> bytes:
-    """The text of a catalog query, prefixed with the schema filter as the CTE `ns`."""
-    folder = resources.files(__package__)
-    namespaces = folder.joinpath("namespaces.sql").read_text(encoding="utf-8")
-    body = folder.joinpath(name).read_text(encoding="utf-8")
-    return f"WITH ns AS (\n{namespaces}\n)\n{body}".encode()
+    """A catalog query, prefixed with the shared filters as the CTEs `ext_members` and `ns`."""
+    return (f"WITH ext_members AS (\n{_text('ext_members.sql')}\n),\n"
+            f"ns AS (\n{_text('namespaces.sql')}\n)\n{_text(name)}").encode()  # fmt: skip
 
 
 def _field_value(key: str, value: Any) -> Any:
@@ -96,12 +121,10 @@ def build(kind: str, row: dict[str, Any]) -> SchemaObject:
 
 
 def read_schema(
-    conn: psycopg.Connection[Any],
-    include: tuple[str, ...] = (),
-    exclude: tuple[str, ...] = (),
+    conn: psycopg.Connection[Any], options: CatalogOptions = CatalogOptions()
 ) -> dict[str, dict[str, SchemaObject]]:
     """Every object in scope, by kind and qualified name; all queries go in one round trip."""
-    params = {"include": list(include), "exclude": list(exclude)}
+    params = options.params()
     version = conn.info.server_version
     cursors = {}
     with conn.pipeline():
@@ -113,6 +136,22 @@ def read_schema(
     for kind, cur in cursors.items():
         objects = [build(kind, row) for row in cur.fetchall()]
         result[kind] = {obj.key: obj for obj in sorted(objects, key=lambda o: o.key)}
+    return result
+
+
+Annotations = dict[str, dict[str, dict[str, object]]]
+
+
+def read_annotations(conn: psycopg.Connection[Any], options: CatalogOptions) -> Annotations:
+    """kind -> key -> {"owner"/"grants"/"comment": value} for the opted-in attributes only."""
+    wanted = options.annotations
+    if not wanted:
+        return {}
+    result: Annotations = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        for row in cur.execute(query("annotations.sql"), options.params()):
+            values = {k: tuple(row[k]) if k == "grants" else row[k] for k in wanted}
+            result.setdefault(row["kind"], {})[row["key"]] = values
     return result
 
 

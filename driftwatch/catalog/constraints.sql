@@ -46,3 +46,5 @@ JOIN ns ON ns.oid = c.relnamespace
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x')
   AND con.conparentid = 0
   AND con.conislocal
+  AND NOT EXISTS (SELECT 1 FROM ext_members e
+              WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid)

@@ -15,9 +15,11 @@ SELECT ns.nspname AS schema,
 FROM pg_catalog.pg_proc p
 JOIN ns ON ns.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-WHERE NOT EXISTS (
+WHERE NOT EXISTS (SELECT 1 FROM ext_members e
+                  WHERE e.classid = 'pg_catalog.pg_proc'::regclass AND e.objid = p.oid)
+  -- Made implicitly with another object (a range type's constructors): the type is the
+  -- difference, not its functions.
+  AND NOT EXISTS (
     SELECT 1 FROM pg_catalog.pg_depend d
-    -- 'e': an extension's member; 'i': made implicitly with another object (a range
-    -- type's constructors), so the type is the difference, not its functions.
-    WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i')
+    WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'i'
   )

@@ -3,7 +3,5 @@ SELECT ns.nspname AS schema, c.relname AS name, pg_catalog.pg_get_viewdef(c.oid,
 FROM pg_catalog.pg_class c
 JOIN ns ON ns.oid = c.relnamespace
 WHERE c.relkind = 'm'
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_depend d
-    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
-  )
+  AND NOT EXISTS (SELECT 1 FROM ext_members e
+              WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid)

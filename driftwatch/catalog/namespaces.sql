@@ -7,7 +7,5 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND (cardinality(%(include)s::text[]) = 0 OR n.nspname = ANY (%(include)s::text[]))
   AND NOT (n.nspname = ANY (%(exclude)s::text[]))
   -- A schema created by an extension is part of that extension, not of the application.
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_depend d
-    WHERE d.classid = 'pg_catalog.pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e'
-  )
+  AND NOT EXISTS (SELECT 1 FROM ext_members e
+              WHERE e.classid = 'pg_catalog.pg_namespace'::regclass AND e.objid = n.oid)

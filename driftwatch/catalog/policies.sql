@@ -11,3 +11,5 @@ SELECT ns.nspname || '.' || c.relname AS "table",
 FROM pg_catalog.pg_policy pol
 JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
 JOIN ns ON ns.oid = c.relnamespace
+WHERE NOT EXISTS (SELECT 1 FROM ext_members e
+              WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid)

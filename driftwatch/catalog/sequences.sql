@@ -12,9 +12,10 @@ SELECT ns.nspname AS schema,
 FROM pg_catalog.pg_sequence s
 JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
 JOIN ns ON ns.oid = c.relnamespace
-WHERE NOT EXISTS (
+WHERE NOT EXISTS (SELECT 1 FROM ext_members e
+                  WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid)
+  AND NOT EXISTS (
     SELECT 1 FROM pg_catalog.pg_depend d
     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
-      AND (d.deptype = 'e' OR (d.deptype IN ('a', 'i')
-                               AND d.refclassid = 'pg_catalog.pg_class'::regclass))
+      AND d.deptype IN ('a', 'i') AND d.refclassid = 'pg_catalog.pg_class'::regclass
   )

@@ -25,3 +25,5 @@ JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
 JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace
 WHERE NOT t.tgisinternal
   AND t.tgparentid = 0
+  AND NOT EXISTS (SELECT 1 FROM ext_members e
+              WHERE e.classid = 'pg_catalog.pg_class'::regclass AND e.objid = c.oid)

@@ -23,7 +23,5 @@ FROM pg_catalog.pg_type t
 JOIN ns ON ns.oid = t.typnamespace
 LEFT JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
 WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND c.relkind = 'c'))
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_depend d
-    WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'
-  )
+  AND NOT EXISTS (SELECT 1 FROM ext_members e
+              WHERE e.classid = 'pg_catalog.pg_type'::regclass AND e.objid = t.oid)

@@ -27,22 +27,31 @@ def attributes(obj: SchemaObject) -> dict[str, object]:
     }
 
 
-def _changed(kind: str, name: str, ref: SchemaObject, tgt: SchemaObject) -> Difference:
-    a, b = attributes(ref), attributes(tgt)
-    keys = [k for k in a if a[k] != b.get(k)]
-    return Difference(kind, name, "changed", {k: a[k] for k in keys}, {k: b[k] for k in keys})
+def _comparable(snapshot: Snapshot, kind: str, annotated: bool) -> Mapping[str, object]:
+    objects = snapshot.of_kind(kind)
+    if not annotated:
+        return objects  # frozen objects compare field by field; no dicts built per object
+    # Opted-in owners/grants/comments count as attributes of their object.
+    notes = snapshot.annotations.get(kind, {})
+    return {k: attributes(o) | dict(notes.get(k, {})) for k, o in objects.items()}
 
 
-def _kind_differences(
-    kind: str, ref: Mapping[str, SchemaObject], tgt: Mapping[str, SchemaObject]
-) -> Iterable[Difference]:
+def _attrs(value: object) -> dict[str, object]:
+    return dict(value) if isinstance(value, dict) else attributes(value)  # type: ignore[arg-type]
+
+
+def _kind_differences(kind: str, reference: Snapshot, target: Snapshot) -> Iterable[Difference]:
+    annotated = bool(reference.annotations.get(kind) or target.annotations.get(kind))
+    ref, tgt = _comparable(reference, kind, annotated), _comparable(target, kind, annotated)
     d = keyed_diff(ref, tgt)
     for name in d.missing:
-        yield Difference(kind, name, "missing", attributes(ref[name]), None)
+        yield Difference(kind, name, "missing", _attrs(ref[name]), None)
     for name in d.extra:
-        yield Difference(kind, name, "extra", None, attributes(tgt[name]))
+        yield Difference(kind, name, "extra", None, _attrs(tgt[name]))
     for name in d.changed:
-        yield _changed(kind, name, ref[name], tgt[name])
+        a, b = _attrs(ref[name]), _attrs(tgt[name])
+        keys = [k for k in a if a[k] != b.get(k)]
+        yield Difference(kind, name, "changed", {k: a[k] for k in keys}, {k: b[k] for k in keys})
 
 
 def _without_children(diffs: list[Difference], parents: Mapping[str, str | None]) -> list[Difference]:
@@ -84,7 +93,7 @@ def compare_schema(
     diffs = [
         d
         for kind in KINDS
-        for d in _kind_differences(kind, reference.of_kind(kind), target.of_kind(kind))
+        for d in _kind_differences(kind, reference, target)
     ]
     diffs = _without_children(diffs, {**reference.parents(), **target.parents()})
     diffs.sort(key=lambda d: (KINDS.index(d.kind), d.name))
