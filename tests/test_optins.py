@@ -21,8 +21,8 @@ NOISE = Path(__file__).parent / "golden" / "noise"
 def drift(pg: PgServer, ref: str, tgt: str, **opts: Any) -> Drift:
     envs = {n: Environment(n, pg.dsn(db), Secret(pg.password)) for n, db in (("r", ref), ("t", tgt))}
     config = Config(None, envs, (), schema=SchemaSettings(**opts))
-    snaps = [pipeline.take_snapshot(envs[n], config) for n in ("r", "t")]
-    return diff.compare(*snaps)
+    ref_snap, tgt_snap = (pipeline.take_snapshot(envs[n], config) for n in ("r", "t"))
+    return diff.compare(ref_snap, tgt_snap)
 
 
 @pytest.fixture
