@@ -155,6 +155,12 @@ def read_annotations(conn: psycopg.Connection[Any], options: CatalogOptions) -> 
     return result
 
 
+def read_fingerprint(conn: psycopg.Connection[Any]) -> str:
+    """The server-side catalog fingerprint: equal values mean no catalog change in between."""
+    cur = conn.execute(resources.files(__package__).joinpath("fingerprint.sql").read_bytes())
+    return f"catalog:{cur.fetchall()[0][0]}"
+
+
 def server_facts(conn: psycopg.Connection[Any]) -> tuple[str, str]:
     """(server version, database name) of the connection."""
     cur = conn.execute("SELECT current_setting('server_version'), current_database()")
