@@ -11,10 +11,13 @@ from typing import Any
 
 import psycopg.conninfo
 
+from driftwatch import daemon_config
 from driftwatch.catalog import CatalogOptions
+from driftwatch.daemon_config import MetricsSettings, ScheduleSettings, StateSettings
 from driftwatch.migrations.settings import MigrationSettings
 from driftwatch.model import KINDS, IgnoreRule
 from driftwatch.secrets import Secret
+from driftwatch.toml_section import Section, describe
 
 DEFAULT_CONFIG = Path("driftwatch.toml")
 MIGRATION_TOOLS = (
@@ -87,61 +90,13 @@ class Config:
     comparisons: tuple[Comparison, ...]
     migrations: MigrationSettings = field(default_factory=MigrationSettings)
     schema: SchemaSettings = field(default_factory=SchemaSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    state: StateSettings = field(default_factory=StateSettings)
 
     def comparison(self, name: str) -> Comparison | None:
         """The comparison called `reference:target`, if configured."""
         return next((c for c in self.comparisons if c.name == name), None)
-
-
-class _Section:
-    """Typed reads from one TOML table; records problems instead of raising."""
-
-    def __init__(self, data: Mapping[str, Any], where: str, problems: list[str]) -> None:
-        self.data, self.where, self.problems = data, where, problems
-        self.seen: set[str] = set()
-
-    def problem(self, key: str | None, message: str) -> None:
-        location = f"{self.where}.{key}" if key else self.where
-        self.problems.append(f"{location}: {message}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
-        self.seen.add(key)
-        if key not in self.data:
-            return default
-        value = self.data[key]
-        # bool is an int in Python, but `connect_timeout = true` is a mistake, not a 1.
-        if isinstance(value, bool) and bool not in _as_tuple(kind):
-            value = None
-        if not isinstance(value, kind):
-            self.problem(key, f"expected {_type_name(kind)}, got {_describe(self.data[key])}")
-            return default
-        return value
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        values = self.get(key, list, [])
-        if not all(isinstance(v, str) for v in values):
-            self.problem(key, "expected a list of strings")
-            return ()
-        return tuple(values)
-
-    def finish(self, allowed_hint: str = "") -> None:
-        for key in sorted(set(self.data) - self.seen):
-            known = ", ".join(sorted(self.seen))
-            self.problem(key, f"unknown key (known keys here: {known}){allowed_hint}")
-
-
-def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _type_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             list: "a list", dict: "a table"}  # fmt: skip
-    return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
-
-
-def _describe(value: object) -> str:
-    return f"{type(value).__name__} {value!r}"[:80]
 
 
 def load(path: Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -164,15 +119,18 @@ def parse(data: Mapping[str, Any], path: Path | None, environ: Mapping[str, str]
     """Validate already-parsed TOML; all problems are collected before raising."""
     problems: list[str] = []
     prefix = f"{path}: " if path else ""
-    top = _Section(data, "config", problems)
+    top = Section(data, "config", problems)
     envs = _environments(top.get("environments", dict, {}), environ, problems)
     comparisons = _comparisons(top.get("comparisons", list, []), envs, problems)
     migrations = _migrations(top.get("migrations", dict, {}), path, problems)
     schema = _schema(top.get("schema", dict, {}), problems)
+    schedule = daemon_config.schedule(top.get("schedule", dict, {}), problems)
+    metrics = daemon_config.metrics(top.get("metrics", dict, {}), problems)
+    state = daemon_config.state(top.get("state", dict, {}), path, problems)
     top.finish()
     if problems:
         raise ConfigError([prefix + p.removeprefix("config.") for p in problems])
-    return Config(path, envs, comparisons, migrations, schema)
+    return Config(path, envs, comparisons, migrations, schema, schedule, metrics, state)
 
 
 def _environments(
@@ -184,15 +142,15 @@ def _environments(
     for name, table in tables.items():
         where = f"config.environments.{name}"
         if not isinstance(table, dict):
-            problems.append(f"{where}: expected a table, got {_describe(table)}")
+            problems.append(f"{where}: expected a table, got {describe(table)}")
             continue
-        env = _environment(name, _Section(table, where, problems), environ)
+        env = _environment(name, Section(table, where, problems), environ)
         if env is not None:
             envs[name] = env
     return envs
 
 
-def _environment(name: str, s: _Section, environ: Mapping[str, str]) -> Environment | None:
+def _environment(name: str, s: Section, environ: Mapping[str, str]) -> Environment | None:
     dsn = s.get("dsn", str)
     password_env = s.get("password_env", str)
     password_file = s.get("password_file", str)
@@ -218,7 +176,7 @@ def _environment(name: str, s: _Section, environ: Mapping[str, str]) -> Environm
     )  # fmt: skip
 
 
-def _check_dsn(dsn: str, s: _Section) -> None:
+def _check_dsn(dsn: str, s: Section) -> None:
     try:
         params = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
@@ -230,7 +188,7 @@ def _check_dsn(dsn: str, s: _Section) -> None:
 
 
 def _password(
-    password_env: str | None, password_file: str | None, s: _Section, environ: Mapping[str, str]
+    password_env: str | None, password_file: str | None, s: Section, environ: Mapping[str, str]
 ) -> tuple[Secret | None, str | None]:
     if password_env and password_file:
         s.problem("password_env", "set password_env or password_file, not both")
@@ -261,9 +219,9 @@ def _comparisons(
     for i, item in enumerate(items):
         where = f"config.comparisons[{i}]"
         if not isinstance(item, dict):
-            problems.append(f"{where}: expected a table, got {_describe(item)}")
+            problems.append(f"{where}: expected a table, got {describe(item)}")
             continue
-        s = _Section(item, where, problems)
+        s = Section(item, where, problems)
         reference, target = s.get("reference", str), s.get("target", str)
         critical = s.strings("critical_tables")
         s.finish()
@@ -295,7 +253,7 @@ def _check_duplicates(comparisons: list[Comparison], problems: list[str]) -> Non
 
 
 def _migrations(table: Mapping[str, Any], path: Path | None, problems: list[str]) -> MigrationSettings:
-    s = _Section(table, "config.migrations", problems)
+    s = Section(table, "config.migrations", problems)
     tool = s.get("tool", str, "sequelize")
     values = {k: s.get(k, str) for k in ("schema", "table", "id_column", "order_column")}
     directory = s.get("directory", str)
@@ -314,7 +272,7 @@ def _migrations(table: Mapping[str, Any], path: Path | None, problems: list[str]
 
 
 def _schema(table: Mapping[str, Any], problems: list[str]) -> SchemaSettings:
-    s = _Section(table, "config.schema", problems)
+    s = Section(table, "config.schema", problems)
     include, exclude = s.strings("include_schemas"), s.strings("exclude_schemas")
     rules = tuple(_ignore_rules(s.get("ignore", list, []), problems))
     flags = [bool(s.get(key, bool, False)) for key in ("include_extension_objects",
@@ -331,9 +289,9 @@ def _ignore_rules(items: list[Any], problems: list[str]) -> Iterator[IgnoreRule]
             yield IgnoreRule(item)
             continue
         if not isinstance(item, dict):
-            problems.append(f"{where}: expected a glob string or a table, got {_describe(item)}")
+            problems.append(f"{where}: expected a glob string or a table, got {describe(item)}")
             continue
-        s = _Section(item, where, problems)
+        s = Section(item, where, problems)
         pattern, kinds = s.get("pattern", str), s.strings("kinds")
         s.finish()
         unknown = [k for k in kinds if k not in KINDS]

@@ -165,3 +165,28 @@ class TestCheckConfigCommand:
         out, err = io.StringIO(), io.StringIO()
         assert run(["check-config", "--config", str(tmp_path / "nope.toml")], out, err) == 2
         assert "no such file; copy config.example.toml" in err.getvalue()
+
+
+class TestDaemonSections:
+    """[schedule], [metrics] and [state] are validated like the rest."""
+
+    def test_defaults_and_example(self) -> None:
+        """The example's schedule is hourly plus Monday 06:00; state_dir is relative to the file."""
+        config = load(EXAMPLE, ENV)
+        assert (config.schedule.check, config.schedule.weekly) == ("0 * * * *", "0 6 * * 1")
+        assert (config.metrics.host, config.metrics.port) == ("0.0.0.0", 9632)  # noqa: S104
+        assert config.state.state_dir == EXAMPLE.parent / "driftwatch-state"
+
+    def test_bad_values_are_located(self) -> None:
+        """A bad cron line, time zone, listen address and retention are each named."""
+        data = {"environments": {"a": {"dsn": "host=h"}, "b": {"dsn": "host=h"}},
+                "comparisons": [{"reference": "a", "target": "b"}],
+                "schedule": {"check": "0 * * *", "timezone": "Mars/Olympus"},
+                "metrics": {"listen": "localhost"}, "state": {"retention_days": 0}}
+        with pytest.raises(ConfigError) as info:
+            parse(data, None, {})
+        text = "\n".join(info.value.problems)
+        assert "schedule.check: '0 * * *' has 4 fields" in text
+        assert "schedule.timezone: unknown time zone 'Mars/Olympus'" in text
+        assert "metrics.listen: expected HOST:PORT or :PORT, got 'localhost'" in text
+        assert "state.retention_days: must be positive" in text
