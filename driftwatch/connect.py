@@ -14,6 +14,9 @@ from driftwatch.config import Environment
 from driftwatch.secrets import address, redact_text
 
 APPLICATION_NAME = "driftwatch"
+# Every reason a CheckError can carry (metrics export each at zero from the start).
+REASONS = ("refused", "auth", "unknown_database", "unknown_role", "permission", "timeout",
+           "unreachable", "error")  # fmt: skip
 
 
 class CheckError(Exception):

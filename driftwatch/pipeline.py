@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
 
 from driftwatch import catalog, diff
 from driftwatch.config import Comparison, Config, Environment
@@ -15,6 +19,7 @@ from driftwatch.secrets import address
 
 Clock = Callable[[], datetime]
 Snapshotter = Callable[[Environment], Snapshot]
+Connection = psycopg.Connection[Any]
 
 
 def utc_now() -> datetime:
@@ -25,11 +30,18 @@ def utc_now() -> datetime:
 def take_snapshot(env: Environment, config: Config, clock: Clock = utc_now) -> Snapshot:
     """Connect read-only to `env` and read its schema and migration history."""
     with connect(env) as conn:
-        version, database = catalog.server_facts(conn)
-        objects = catalog.read_schema(conn, config.schema.include_schemas,
-                                      config.schema.exclude_schemas)  # fmt: skip
-        history = read_history(conn, config.migrations)
-    return Snapshot(env.name, database, version, clock(), objects, history, address(env.dsn))
+        return read_snapshot(conn, env, config, clock)
+
+
+def read_snapshot(conn: Connection, env: Environment, config: Config, clock: Clock) -> Snapshot:
+    """Read `env`'s schema and migration history on an open read-only connection."""
+    options = config.schema.catalog_options()
+    version, database = catalog.server_facts(conn)
+    objects = catalog.read_schema(conn, options)
+    annotations = catalog.read_annotations(conn, options)
+    history = read_history(conn, config.migrations)
+    return Snapshot(env.name, database, version, clock(), objects, history, address(env.dsn),
+                    annotations)  # fmt: skip
 
 
 def check(config: Config, comparison: Comparison, snapshotter: Snapshotter) -> Outcome:
@@ -56,10 +68,19 @@ def check(config: Config, comparison: Comparison, snapshotter: Snapshotter) -> O
 
 
 def check_all(
-    config: Config, comparisons: tuple[Comparison, ...], clock: Clock = utc_now
+    config: Config,
+    comparisons: tuple[Comparison, ...],
+    clock: Clock = utc_now,
+    overrides: Mapping[str, Snapshot] | None = None,
 ) -> list[Outcome]:
-    """Check each comparison; an environment shared by two comparisons is read once."""
-    cache: dict[str, Snapshot | CheckError] = {}
+    """Check each comparison; an environment shared by two comparisons is read once.
+
+    `overrides` maps an environment name to a snapshot (read from a file) used instead of
+    connecting to it; the report names that side as the config does.
+    """
+    cache: dict[str, Snapshot | CheckError] = {
+        name: dataclasses.replace(s, environment=name) for name, s in (overrides or {}).items()
+    }
 
     def snapshot(env: Environment) -> Snapshot:
         # Reading Staging once for both UAT→Staging and Staging→Production means both

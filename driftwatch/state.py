@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from driftwatch.connect import REASONS
 from driftwatch.model import KINDS, CheckFailure, Drift, Outcome, Snapshot
 
 # Check durations range from a second (cheap path) to many minutes (20k tables, slow links).
@@ -71,9 +72,11 @@ class State:
     @classmethod
     def initial(cls, environments: Iterable[str], comparisons: Iterable[tuple[str, str]]) -> State:
         """Every series that will exist, at zero, so none appears late."""
+        names = list(environments)
         return cls(
-            {name: EnvState(name) for name in environments},
+            {name: EnvState(name) for name in names},
             {f"{r}:{t}": ComparisonState(r, t) for r, t in comparisons},
+            errors={(name, reason): 0 for name in names for reason in REASONS},
             durations={"check": Histogram(), "weekly": Histogram()},
         )
 

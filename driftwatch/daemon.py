@@ -1,0 +1,278 @@
+"""`driftwatch run`: check every comparison on a schedule, remember it, publish the latest state."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+)
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from driftwatch import catalog, diff, logs, snapshot_file
+from driftwatch.config import Comparison, Config, Environment
+from driftwatch.connect import CheckError, connect
+from driftwatch.cron import parse as parse_cron
+from driftwatch.migrations import list_files, read_history
+from driftwatch.model import CheckFailure, Drift, Outcome, Snapshot
+from driftwatch.pipeline import Clock, read_snapshot, utc_now
+from driftwatch.render import json as json_report
+from driftwatch.state import State, comparison_state, env_state
+from driftwatch.store import Store
+from driftwatch.summary import drift_summary
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One environment as one run read it: a snapshot, or the error that stopped it."""
+
+    env: str
+    snapshot: Snapshot | None
+    error: CheckError | None
+    duration: float
+    full: bool = False
+    server_fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run's identity, shared by everything it records."""
+
+    run_id: str
+    job: str
+    started: datetime
+    files: tuple[str, ...] | None  # migration files, read once per run
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """The last full snapshot of an environment, for the cheap path."""
+
+    snapshot: Snapshot
+    server_fingerprint: str
+    full_at: datetime
+
+
+class Daemon:
+    """Runs checks (scheduled or by hand) and owns the state the HTTP port serves."""
+
+    def __init__(self, config: Config, store: Store, clock: Clock = utc_now) -> None:
+        self.config, self.store, self.clock = config, store, clock
+        self._state = State.initial(config.environments, ((c.reference, c.target)
+                                                         for c in config.comparisons))  # fmt: skip
+        self._state_lock = threading.Lock()
+        self._run_lock = threading.Lock()  # one run at a time, whichever job started it
+        self._cache: dict[str, Cached] = {}
+        self.scheduler: BackgroundScheduler | None = None
+        self.log = logs.get()
+        self._restore()
+
+    # --- state ----------------------------------------------------------------------------
+
+    def state(self) -> State:
+        with self._state_lock:
+            return self._state
+
+    def alive(self) -> bool:
+        return self.scheduler is not None and self.scheduler.running
+
+    def _publish(self, update: Callable[[State], State]) -> None:
+        with self._state_lock:
+            self._state = update(self._state)
+
+    def _restore(self) -> None:
+        """Pick up where the last process stopped: cached snapshots and open drift episodes."""
+        for name in self.config.environments:
+            stored = self.store.latest_snapshot(name)
+            if stored is not None and stored.server_fingerprint:
+                snap = snapshot_file.from_document(json.loads(stored.document), f"stored {name}")
+                self._cache[name] = Cached(snap, stored.server_fingerprint, stored.taken_at)
+        self._publish(lambda s: replace(s, comparisons={
+            name: replace(c, drift_started=self._drift_started(name))
+            for name, c in s.comparisons.items()}))  # fmt: skip
+
+    def _drift_started(self, comparison: str) -> datetime | None:
+        episode = self.store.open_episode(comparison)
+        return episode.opened_at if episode else None
+
+    # --- one run --------------------------------------------------------------------------
+
+    def run(self, job: str = "check") -> list[Outcome]:
+        """Check every comparison once; returns [] when another run is still going."""
+        if not self._run_lock.acquire(blocking=False):
+            self.log.warning("run.skipped", job=job, reason="the previous run is still going")
+            return []
+        try:
+            return self._run(job)
+        finally:
+            self._run_lock.release()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait for a running check to finish; False if it did not within `timeout`."""
+        if self._run_lock.acquire(timeout=timeout):
+            self._run_lock.release()
+            return True
+        return False
+
+    def _run(self, job: str) -> list[Outcome]:
+        run_id, started, t0 = uuid.uuid4().hex[:12], self.clock(), time.perf_counter()
+        log = self.log.bind(run_id=run_id, job=job)
+        log.info("run.started", comparisons=[c.name for c in self.config.comparisons])
+        readings = self._read_all(run_id, force_full=job == "weekly")
+        run = Run(run_id, job, started, self._files(log))
+        outcomes = [self._check(c, readings, run) for c in self.config.comparisons]
+        duration = time.perf_counter() - t0
+        self._publish(lambda s: replace(s, ready=True, durations={
+            **s.durations, job: s.durations[job].observe(duration)}))  # fmt: skip
+        self.store.prune(started, timedelta(days=self.config.state.retention_days))
+        log.info("run.finished", seconds=round(duration, 3),
+                 in_sync=[o.in_sync if isinstance(o, Drift) else None for o in outcomes])  # fmt: skip
+        return outcomes
+
+    def _files(self, log: Any) -> tuple[str, ...] | None:
+        try:
+            return list_files(self.config.migrations)
+        except OSError as e:
+            log.warning("migrations.directory_unreadable", error=str(e))
+            return None
+
+    def _read_all(self, run_id: str, force_full: bool) -> dict[str, Reading]:
+        names = list(dict.fromkeys(n for c in self.config.comparisons
+                                   for n in (c.reference, c.target)))  # fmt: skip
+        workers = min(self.config.schedule.max_parallel, len(names))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="env") as pool:
+            envs = [self.config.environments[n] for n in names]
+            readings = list(pool.map(lambda e: self._read(e, force_full), envs))
+        for reading in readings:
+            self._record_environment(run_id, reading)
+        return {r.env: r for r in readings}
+
+    def _read(self, env: Environment, force_full: bool) -> Reading:
+        logs.bind(env_name=env.name)
+        t0 = time.perf_counter()
+        try:
+            with connect(env) as conn:
+                server_fp = catalog.read_fingerprint(conn)
+                cached = self._cache.get(env.name)
+                if cached and not force_full and self._still_valid(cached, server_fp):
+                    # Nothing in the catalog changed: reuse the objects, re-read only the
+                    # migration history (a few rows) so new migrations are never missed.
+                    history = read_history(conn, self.config.migrations)
+                    snap = replace(cached.snapshot, taken_at=self.clock(), migrations=history)
+                    return Reading(env.name, snap, None, time.perf_counter() - t0, False, server_fp)
+                snap = read_snapshot(conn, env, self.config, self.clock)
+        except CheckError as e:
+            self.log.warning("environment.unreadable", env_name=env.name, reason=e.reason,
+                             message=e.message)  # fmt: skip
+            return Reading(env.name, None, e, time.perf_counter() - t0)
+        self._cache[env.name] = Cached(snap, server_fp, snap.taken_at)
+        return Reading(env.name, snap, None, time.perf_counter() - t0, True, server_fp)
+
+    def _still_valid(self, cached: Cached, server_fp: str) -> bool:
+        age = self.clock() - cached.full_at
+        every = timedelta(hours=self.config.schedule.full_snapshot_every_hours)
+        return cached.server_fingerprint == server_fp and age < every
+
+    def _record_environment(self, run_id: str, r: Reading) -> None:
+        at, snap = self.clock(), r.snapshot
+        fingerprint = snapshot_file.fingerprint(snap) if snap else None
+        if snap is not None and fingerprint is not None and r.full:
+            document = snapshot_file.dumps(snap)
+            self.store.save_snapshot(r.env, fingerprint, snap.taken_at, r.server_fingerprint, document)
+        if snap is not None and snap.migrations is not None:
+            self.store.record_migrations_seen(r.env, snap.migrations.ids, at)
+        state = env_state(r.env, snap, r.duration)
+        self.store.record_environment(
+            run_id, r.env, at, snap is not None, r.duration,
+            reason=r.error.reason if r.error else None, message=r.error.message if r.error else None,
+            server_fingerprint=r.server_fingerprint, snapshot_fingerprint=fingerprint,
+            applied_migrations=state.applied_migrations if snap else None,
+            failed_migrations=state.failed_migrations if snap else None,
+            schema_counts=dict(state.schema_objects) if snap else None,
+        )  # fmt: skip
+        self._publish(lambda s: replace(s, environments={**s.environments, r.env: state},
+                                        errors=_count_error(s.errors, r)))  # fmt: skip
+
+    def _check(self, comparison: Comparison, readings: Mapping[str, Reading], run: Run) -> Outcome:
+        ref, tgt = readings[comparison.reference], readings[comparison.target]
+        outcome = _outcome(comparison, ref, tgt, self.config, run.files)
+        in_sync = outcome.in_sync if isinstance(outcome, Drift) else None
+        change = self.store.record_check(
+            run_id=run.run_id, job=run.job, comparison=comparison.name,
+            reference=comparison.reference, target=comparison.target, started_at=run.started,
+            finished_at=self.clock(),
+            report=json_report.outcome(outcome), in_sync=in_sync, full=ref.full or tgt.full,
+            error_reason=outcome.reason if isinstance(outcome, CheckFailure) else None,
+            error_message=outcome.message if isinstance(outcome, CheckFailure) else None,
+            reference_fingerprint=_fp(ref), target_fingerprint=_fp(tgt),
+            drift_summary=drift_summary(outcome) if isinstance(outcome, Drift) else None,
+        )  # fmt: skip
+        opened = change.episode.opened_at if change.episode and in_sync is False else None
+        at = self.clock()
+        self._publish(lambda s: replace(s, comparisons={**s.comparisons, comparison.name:
+                      comparison_state(s.comparisons[comparison.name], outcome, at, opened)}))  # fmt: skip
+        self.log.info("comparison.checked", comparison=comparison.name, in_sync=in_sync,
+                      episode=change.kind)  # fmt: skip
+        return outcome
+
+    # --- the schedule ---------------------------------------------------------------------
+
+    def start_scheduler(self) -> BackgroundScheduler:
+        """Register the hourly and weekly jobs (and the first check) and start the scheduler."""
+        s = self.config.schedule
+        sched = BackgroundScheduler(timezone=s.timezone, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": s.misfire_grace_seconds})  # fmt: skip
+        sched.add_job(self.run, parse_cron(s.check).trigger(s.timezone), args=["check"],
+                      id="check", name="scheduled check")  # fmt: skip
+        sched.add_job(self.run, parse_cron(s.weekly).trigger(s.timezone), args=["weekly"],
+                      id="weekly", name="weekly full check")  # fmt: skip
+        if s.run_on_start:
+            sched.add_job(self.run, args=["check"], id="startup", name="check at start")
+        sched.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        sched.start()
+        self.scheduler = sched
+        return sched
+
+    def _on_event(self, event: JobEvent) -> None:
+        kind = {EVENT_JOB_ERROR: "job.failed", EVENT_JOB_MISSED: "job.missed",
+                EVENT_JOB_MAX_INSTANCES: "job.still_running"}.get(event.code, "job.event")  # fmt: skip
+        exception = getattr(event, "exception", None)
+        self.log.error(kind, job=event.job_id, error=repr(exception) if exception else None)
+
+    def stop(self, timeout: float) -> bool:
+        """Stop taking work, let a running check finish within `timeout`; True if it did."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        return self.wait_idle(timeout)
+
+
+def _fp(reading: Reading) -> str | None:
+    return snapshot_file.fingerprint(reading.snapshot) if reading.snapshot else None
+
+
+def _count_error(errors: Mapping[tuple[str, str], int], r: Reading) -> dict[tuple[str, str], int]:
+    counts = dict(errors)
+    if r.error is not None:
+        counts[(r.env, r.error.reason)] = counts.get((r.env, r.error.reason), 0) + 1
+    return counts
+
+
+def _outcome(comparison: Comparison, ref: Reading, tgt: Reading, config: Config,
+             files: tuple[str, ...] | None) -> Outcome:  # fmt: skip
+    errors = [r.error for r in (ref, tgt) if r.error is not None]
+    if errors or ref.snapshot is None or tgt.snapshot is None:
+        return CheckFailure(comparison.reference, comparison.target, errors[0].reason,
+                            " ".join(e.message for e in errors))  # fmt: skip
+    return diff.compare(ref.snapshot, tgt.snapshot, comparison.critical_tables,
+                        config.schema.ignore, files)  # fmt: skip

@@ -1,0 +1,56 @@
+"""The daemon's process: open the history, serve HTTP, schedule checks, stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from driftwatch import logs
+from driftwatch.config import Config
+from driftwatch.daemon import Daemon
+from driftwatch.metrics import registry
+from driftwatch.pipeline import Clock, utc_now
+from driftwatch.server import Endpoints, HttpServer
+from driftwatch.store import Store
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM (Kubernetes, systemd) and SIGINT (Ctrl-C) both ask for a clean stop."""
+
+    def handle(signum: int, _: FrameType | None) -> None:
+        logs.get().info("daemon.signal", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def serve(
+    config: Config,
+    stop: threading.Event,
+    clock: Clock = utc_now,
+    on_ready: Callable[[HttpServer, Daemon], None] | None = None,
+) -> int:
+    """Run until `stop` is set; returns the exit code (0 after a clean stop)."""
+    log = logs.get()
+    with Store.open(config.state.state_dir) as store:
+        daemon = Daemon(config, store, clock)
+        endpoints = Endpoints(registry(daemon.state), daemon.state, daemon.alive)
+        http = HttpServer(config.metrics.host, config.metrics.port, endpoints).start()
+        daemon.start_scheduler()
+        log.info("daemon.started", listen=f"{config.metrics.host}:{http.port}",
+                 comparisons=[c.name for c in config.comparisons],
+                 state_dir=str(config.state.state_dir))  # fmt: skip
+        if on_ready is not None:
+            on_ready(http, daemon)
+        stop.wait()
+        timeout = config.schedule.shutdown_timeout_seconds
+        log.info("daemon.stopping", waiting_seconds=timeout)
+        finished = daemon.stop(timeout)
+        http.stop()
+        if not finished:
+            log.warning("daemon.stopped_mid_check", reason=f"a check ran past {timeout} s")
+        log.info("daemon.stopped")
+    return 0

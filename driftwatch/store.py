@@ -1,0 +1,529 @@
+"""The daemon's history in an embedded SQLite database: checks, snapshots, drift episodes."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
+
+FILENAME = "history.db"
+# "DWH1" in the file header: a SQLite file some other program wrote is refused, never altered.
+APPLICATION_ID = 0x44574831
+BUSY_TIMEOUT_SECONDS = 5.0
+# A big snapshot can swell the WAL; after each checkpoint it is cut back to this size.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+T = TypeVar("T")
+EpisodeKind = Literal["opened", "changed", "unchanged", "resolved", "none"]
+_BOOLS = frozenset({"in_sync", "ok", "full"})
+_JSON = frozenset({"summary", "first_summary", "schema_counts"})
+
+
+class StoreError(Exception):
+    """The history database cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    """One comparison as one run checked it; `in_sync` is None when it could not be checked."""
+
+    id: int
+    run_id: str
+    job: str
+    comparison: str
+    reference: str
+    target: str
+    started_at: datetime
+    finished_at: datetime
+    in_sync: bool | None
+    error_reason: str | None
+    error_message: str | None
+    reference_fingerprint: str | None
+    target_fingerprint: str | None
+    full: bool
+    report: str  # the driftwatch.report/v1 document as JSON text, parsed only on demand
+    episode_id: int | None
+
+    def report_document(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.report)
+        return document
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentCheck:
+    """One environment as one run read it, or failed to."""
+
+    id: int
+    run_id: str
+    env: str
+    at: datetime
+    ok: bool
+    duration_seconds: float
+    reason: str | None
+    message: str | None
+    server_fingerprint: str | None
+    snapshot_fingerprint: str | None
+    applied_migrations: int | None
+    failed_migrations: int | None
+    schema_counts: Mapping[str, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSnapshot:
+    """A full snapshot document, kept because its fingerprint was new for the environment."""
+
+    env: str
+    fingerprint: str
+    taken_at: datetime
+    confirmed_at: datetime  # the last time a run found the environment at this fingerprint
+    server_fingerprint: str | None
+    document: str
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """A period during which a comparison drifted; `resolved_at` is None while it lasts."""
+
+    id: int
+    comparison: str
+    opened_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None
+    summary: Mapping[str, Any]
+    first_summary: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeChange:
+    """What recording a check did to its comparison's drift episode."""
+
+    kind: EpisodeKind
+    episode: Episode | None = None
+    previous_summary: Mapping[str, Any] | None = None  # set for "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class SeenMigration:
+    """The first time driftwatch saw a migration applied in an environment."""
+
+    env: str
+    migration_id: str
+    first_seen_at: datetime
+
+
+def _ts(at: datetime) -> float:
+    if at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at.isoformat()}: the history store needs timezone-aware times")
+    return at.timestamp()
+
+
+def _value(name: str, raw: Any) -> Any:
+    """A column's Python value: the column name says how it is stored."""
+    if raw is None:
+        return None
+    if name == "at" or name.endswith("_at"):
+        return datetime.fromtimestamp(raw, UTC)
+    if name in _BOOLS:
+        return bool(raw)
+    if name == "document":
+        return zlib.decompress(raw).decode()
+    return json.loads(raw) if name in _JSON else raw
+
+
+def _build(cls: type[T], row: sqlite3.Row) -> T:
+    """A dataclass from a row whose column names are its field names."""
+    return cls(**{f.name: _value(f.name, row[f.name]) for f in fields(cls)})  # type: ignore[arg-type]
+
+
+def _json(value: Mapping[str, Any]) -> str:
+    # Sorted keys: the same summary always gives the same text, so equal text means "unchanged".
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _migrations() -> list[str]:
+    """The schema scripts; version N is item N - 1."""
+    text = (resources.files("driftwatch") / "store_schema.sql").read_text(encoding="utf-8")
+    parts = re.split(r"^-- version (\d+)$", text, flags=re.MULTILINE)[1:]
+    numbers, scripts = [int(n) for n in parts[0::2]], parts[1::2]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"store_schema.sql: versions {numbers} are not 1, 2, 3, ...")
+    return scripts
+
+
+def _statements(script: str) -> Iterator[str]:
+    # Statement by statement, because executescript() would commit the migration's transaction.
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer
+            buffer = ""
+
+
+def _damaged(path: Path, detail: str) -> StoreError:
+    return StoreError(f"{path} is damaged ({detail}); restore it from a backup, "
+                      "or move it aside to start a new history")  # fmt: skip
+
+
+def _not_ours(path: Path, detail: str) -> StoreError:
+    return StoreError(f"{path} is not a driftwatch history database ({detail}); "
+                      "move it aside or point state_dir elsewhere")  # fmt: skip
+
+
+def _open_error(path: Path, e: sqlite3.Error) -> StoreError:
+    name = getattr(e, "sqlite_errorname", "")
+    if name == "SQLITE_NOTADB":
+        return _not_ours(path, str(e))
+    if name.startswith("SQLITE_CORRUPT"):
+        return _damaged(path, str(e))
+    return StoreError(f"cannot open {path} ({e}); check that state_dir is a writable directory "
+                      "and that no other process holds the database locked")  # fmt: skip
+
+
+def _schema_version(conn: sqlite3.Connection, path: Path, known: int) -> int:
+    """The file's schema version; 0 for a new empty file, which this call marks as ours."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if not tables and app_id == 0:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        return 0
+    if app_id != APPLICATION_ID or "meta" not in tables:
+        raise _not_ours(path, "it holds other data")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None or not str(row[0]).isdigit():
+        raise _damaged(path, "it records no schema version")
+    if int(row[0]) > known:
+        raise StoreError(f"{path} was written by a newer driftwatch (schema {row[0]}, this one knows "
+                         f"{known}); upgrade driftwatch or point state_dir elsewhere")  # fmt: skip
+    return int(row[0])
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    # One IMMEDIATE transaction: two processes opening a new file at once cannot both build it,
+    # and a crash halfway leaves the previous version whole.
+    scripts = _migrations()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _schema_version(conn, path, len(scripts))
+        for script in scripts[version:]:
+            for statement in _statements(script):
+                conn.execute(statement)
+        if version < len(scripts):
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(len(scripts)),))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        conn.execute("PRAGMA journal_mode = WAL").fetchall()
+        # NORMAL in WAL mode: a killed process loses nothing committed; a power cut may drop the
+        # last transactions, but the file stays consistent either way.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        problems = [r[0] for r in conn.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise _damaged(path, "; ".join(problems[:3]))
+        _migrate(conn, path)
+    except sqlite3.Error as e:
+        raise _open_error(path, e) from e
+
+
+class Store:
+    """One history database; every method may be called from any thread."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, state_dir: Path) -> Store:
+        """Open `state_dir/history.db`, creating both if needed; StoreError if it cannot be used."""
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create state_dir {state_dir}: {e.strerror or e}; "
+                             "create it or point state_dir elsewhere") from e  # fmt: skip
+        path = state_dir / FILENAME
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                                   check_same_thread=False)  # fmt: skip
+        except sqlite3.Error as e:
+            raise _open_error(path, e) from e
+        try:
+            _prepare(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        conn.row_factory = sqlite3.Row
+        return cls(path, conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        self.close()
+
+    @contextmanager
+    def _guarded(self) -> Iterator[sqlite3.Connection]:
+        """The connection, to this thread alone; a database failure becomes a StoreError."""
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as e:
+                raise StoreError(f"the history database {self.path} failed: {e}") from e
+            except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise _damaged(self.path, f"unreadable stored value: {e}") from e
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it reaches the file, or none of it does."""
+        with self._guarded() as conn:
+            # IMMEDIATE takes the write lock up front: a transaction that reads before it writes
+            # (record_check does) would otherwise fail with SQLITE_BUSY, which no timeout retries,
+            # when another process (a CLI command) wrote in between.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _all(self, cls: type[T], sql: str, **params: Any) -> list[T]:
+        with self._guarded() as conn:
+            return [_build(cls, row) for row in conn.execute(sql, params).fetchall()]
+
+    def _first(self, cls: type[T], sql: str, **params: Any) -> T | None:
+        rows = self._all(cls, sql, **params)
+        return rows[0] if rows else None
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def record_environment(self, run_id: str, env: str, at: datetime, ok: bool, duration_seconds: float, *,
+                           reason: str | None = None, message: str | None = None,
+                           server_fingerprint: str | None = None, snapshot_fingerprint: str | None = None,
+                           applied_migrations: int | None = None, failed_migrations: int | None = None,
+                           schema_counts: Mapping[str, int] | None = None) -> None:  # fmt: skip
+        """Note how reading one environment went in one run."""
+        counts = None if schema_counts is None else _json(schema_counts)
+        values = {"run_id": run_id, "env": env, "at": _ts(at), "ok": ok, "duration_seconds": duration_seconds,
+                  "reason": reason, "message": message, "server_fingerprint": server_fingerprint,
+                  "snapshot_fingerprint": snapshot_fingerprint, "applied_migrations": applied_migrations,
+                  "failed_migrations": failed_migrations, "schema_counts": counts}  # fmt: skip
+        with self._transaction() as conn:
+            _insert(conn, "environment_checks", values)
+
+    def record_migrations_seen(self, env: str, ids: Iterable[str], at: datetime) -> tuple[str, ...]:
+        """Remember when each migration was first seen in `env`; returns the ids new to it."""
+        wanted, when = list(dict.fromkeys(ids)), _ts(at)
+        with self._transaction() as conn:
+            known = {r[0] for r in conn.execute(_SEEN_IDS, (env,))}
+            conn.executemany(_SEEN_UPSERT, [(env, i, when) for i in wanted])
+        return tuple(i for i in wanted if i not in known)
+
+    def save_snapshot(self, env: str, fingerprint: str, taken_at: datetime, server_fingerprint: str | None,
+                      document: str | bytes) -> bool:  # fmt: skip
+        """Keep the document if `fingerprint` is new for `env` (True); otherwise only touch it."""
+        # Compressed before taking the lock: a large schema's document takes a while.
+        body = zlib.compress(document.encode() if isinstance(document, str) else document)
+        taken = _ts(taken_at)
+        values = {"env": env, "fingerprint": fingerprint, "taken_at": taken, "confirmed_at": taken,
+                  "server_fingerprint": server_fingerprint, "body": body}  # fmt: skip
+        with self._transaction() as conn:
+            if conn.execute(_TOUCH, values).rowcount:
+                return False
+            _insert(conn, "snapshots", values)
+            return True
+
+    def touch_snapshot(self, env: str, fingerprint: str, server_fingerprint: str | None,
+                       at: datetime) -> bool:  # fmt: skip
+        """Note that the cheap path found `env` still at `fingerprint`; False if that one is not stored."""
+        values = {"env": env, "fingerprint": fingerprint, "confirmed_at": _ts(at),
+                  "server_fingerprint": server_fingerprint}  # fmt: skip
+        with self._transaction() as conn:
+            return conn.execute(_TOUCH, values).rowcount == 1
+
+    def record_check(self, *, run_id: str, job: str, comparison: str, reference: str, target: str,
+                     started_at: datetime, finished_at: datetime, report: Mapping[str, Any],
+                     in_sync: bool | None, full: bool, error_reason: str | None = None,
+                     error_message: str | None = None, reference_fingerprint: str | None = None,
+                     target_fingerprint: str | None = None,
+                     drift_summary: Mapping[str, Any] | None = None) -> EpisodeChange:  # fmt: skip
+        """Store one comparison's result and, in the same transaction, its effect on the episode."""
+        values: dict[str, Any] = {
+            "run_id": run_id, "job": job, "comparison": comparison, "reference": reference, "target": target,
+            "started_at": _ts(started_at), "finished_at": _ts(finished_at), "in_sync": in_sync,
+            "error_reason": error_reason, "error_message": error_message, "full": full,
+            "reference_fingerprint": reference_fingerprint, "target_fingerprint": target_fingerprint,
+            "report": json.dumps(report, ensure_ascii=False, separators=(",", ":"))}  # fmt: skip
+        summary = _json(drift_summary or {})
+        with self._transaction() as conn:
+            change = _episode_effect(conn, comparison, values["started_at"], in_sync, summary)
+            values["episode_id"] = change.episode.id if change.episode else None
+            _insert(conn, "checks", values)
+        return change
+
+    def prune(self, now: datetime, retention: timedelta) -> int:
+        """Delete history older than `retention`, but never an open episode, a first-seen migration,
+        a snapshot a kept row names, or an environment's latest snapshot; returns rows deleted."""
+        cutoff = _ts(now - retention)
+        with self._transaction() as conn:
+            return sum(conn.execute(sql, {"cutoff": cutoff}).rowcount for sql in _PRUNE)
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def latest_check(self, comparison: str) -> CheckRow | None:
+        return self._first(CheckRow, f"{_CHECKS} AND comparison = :c {_NEWEST}", c=comparison)
+
+    def latest_checks(self) -> dict[str, CheckRow]:
+        """The latest check of each comparison that has one."""
+        return {row.comparison: row for row in self._all(CheckRow, _LATEST_CHECKS)}
+
+    def last_success(self, comparison: str) -> datetime | None:
+        """When the latest check that could compare the two environments started."""
+        row = self._first(CheckRow, f"{_CHECKS} AND comparison = :c AND in_sync IS NOT NULL {_NEWEST}",
+                          c=comparison)  # fmt: skip
+        return None if row is None else row.started_at
+
+    def checks(self, since: datetime, until: datetime, comparison: str | None = None) -> list[CheckRow]:
+        """Checks started in [since, until), oldest first."""
+        return self._all(CheckRow, f"{_CHECKS} AND started_at >= :since AND started_at < :until "
+                                   "AND (:c IS NULL OR comparison = :c) ORDER BY started_at, id",
+                         since=_ts(since), until=_ts(until), c=comparison)  # fmt: skip
+
+    def open_episode(self, comparison: str) -> Episode | None:
+        return self._first(Episode, _OPEN_EPISODE, c=comparison)
+
+    def episodes(self, since: datetime, until: datetime, comparison: str | None = None) -> list[Episode]:
+        """Episodes that overlap [since, until), oldest first."""
+        return self._all(Episode, "SELECT * FROM episodes WHERE opened_at < :until "
+                                  "AND (resolved_at IS NULL OR resolved_at > :since) "
+                                  "AND (:c IS NULL OR comparison = :c) ORDER BY opened_at, id",
+                         since=_ts(since), until=_ts(until), c=comparison)  # fmt: skip
+
+    def environment_checks(self, since: datetime, until: datetime,
+                           env: str | None = None) -> list[EnvironmentCheck]:  # fmt: skip
+        """Environment reads in [since, until), oldest first."""
+        return self._all(EnvironmentCheck, "SELECT * FROM environment_checks WHERE at >= :since "
+                                           "AND at < :until AND (:env IS NULL OR env = :env) ORDER BY at, id",
+                         since=_ts(since), until=_ts(until), env=env)  # fmt: skip
+
+    def latest_environment(self, env: str) -> EnvironmentCheck | None:
+        return self._first(EnvironmentCheck, "SELECT * FROM environment_checks WHERE env = :env "
+                                             "ORDER BY at DESC, id DESC LIMIT 1", env=env)  # fmt: skip
+
+    def consecutive_failures(self, env: str) -> int:
+        """Failed reads of `env` since its last successful one (all of them if it never had one)."""
+        with self._guarded() as conn:
+            return int(conn.execute(_FAILURES, {"env": env}).fetchone()[0])
+
+    def migrations_seen(self, env: str | None = None) -> list[SeenMigration]:
+        return self._all(SeenMigration, "SELECT * FROM migrations_seen WHERE (:env IS NULL OR env = :env) "
+                                        "ORDER BY env, first_seen_at, migration_id", env=env)  # fmt: skip
+
+    def latest_snapshot(self, env: str) -> StoredSnapshot | None:
+        """The stored snapshot `env` was most recently found at."""
+        return self._first(StoredSnapshot, f"{_SNAPSHOTS} WHERE env = :env {_LATEST_FIRST} LIMIT 1",
+                           env=env)  # fmt: skip
+
+    def snapshot(self, env: str, fingerprint: str) -> StoredSnapshot | None:
+        return self._first(StoredSnapshot, f"{_SNAPSHOTS} WHERE env = :env AND fingerprint = :fp",
+                           env=env, fp=fingerprint)  # fmt: skip
+
+
+def _insert(conn: sqlite3.Connection, table: str, values: Mapping[str, Any]) -> None:
+    # Table and column names come from this module's own literals, never from callers' data.
+    marks = ", ".join(f":{column}" for column in values)
+    conn.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})", values)
+
+
+def _episode(conn: sqlite3.Connection, sql: str, params: Mapping[str, Any]) -> Episode | None:
+    # fetchall runs the statement to completion, which COMMIT needs after UPDATE ... RETURNING.
+    rows = conn.execute(sql, params).fetchall()
+    return _build(Episode, rows[0]) if rows else None
+
+
+def _stale(conn: sqlite3.Connection, comparison: str, started: float) -> bool:
+    # A check older than one already recorded (the check and weekly jobs can overlap) says
+    # nothing about the present, so it may neither open nor resolve an episode.
+    latest = conn.execute(_LATEST_DECISIVE, (comparison,)).fetchone()[0]
+    return latest is not None and started < latest
+
+
+def _episode_effect(conn: sqlite3.Connection, comparison: str, started: float, in_sync: bool | None,
+                    summary: str) -> EpisodeChange:  # fmt: skip
+    """Open, extend or resolve the comparison's episode for a check that started at `started`."""
+    if in_sync is None or _stale(conn, comparison, started):
+        return EpisodeChange("none")
+    params = {"c": comparison, "at": started, "summary": summary}
+    current = _episode(conn, _OPEN_EPISODE, params)
+    if in_sync:
+        resolved = current and _episode(conn, _RESOLVE, {**params, "id": current.id})
+        return EpisodeChange("resolved", resolved) if resolved else EpisodeChange("none")
+    if current is None:
+        return EpisodeChange("opened", _episode(conn, _OPEN, params))
+    updated = _episode(conn, _EXTEND, {**params, "id": current.id})
+    if _json(current.summary) == summary:
+        return EpisodeChange("unchanged", updated)
+    return EpisodeChange("changed", updated, current.summary)
+
+
+_CHECKS = "SELECT * FROM checks WHERE 1"
+_NEWEST = "ORDER BY started_at DESC, id DESC LIMIT 1"
+_LATEST_CHECKS = f"""SELECT * FROM checks WHERE id IN (
+    SELECT (SELECT id FROM checks WHERE comparison = c.comparison {_NEWEST})
+    FROM (SELECT DISTINCT comparison FROM checks) c) ORDER BY comparison"""
+_LATEST_DECISIVE = "SELECT max(started_at) FROM checks WHERE comparison = ? AND in_sync IS NOT NULL"
+_SNAPSHOTS = "SELECT *, body AS document FROM snapshots"
+_LATEST_FIRST = "ORDER BY confirmed_at DESC, taken_at DESC"
+_FAILURES = """SELECT count(*) FROM environment_checks WHERE env = :env AND ok = 0
+    AND at > coalesce((SELECT max(at) FROM environment_checks WHERE env = :env AND ok = 1), -1e300)"""
+_SEEN_IDS = "SELECT migration_id FROM migrations_seen WHERE env = ?"
+# The earliest sighting wins even when threads record out of order; a later one never moves it.
+_SEEN_UPSERT = """INSERT INTO migrations_seen VALUES (?, ?, ?)
+    ON CONFLICT DO UPDATE SET first_seen_at = min(first_seen_at, excluded.first_seen_at)"""
+_TOUCH = """UPDATE snapshots SET confirmed_at = max(confirmed_at, :confirmed_at),
+    server_fingerprint = coalesce(:server_fingerprint, server_fingerprint)
+    WHERE env = :env AND fingerprint = :fingerprint"""
+_OPEN_EPISODE = "SELECT * FROM episodes WHERE comparison = :c AND resolved_at IS NULL"
+_OPEN = """INSERT INTO episodes (comparison, opened_at, last_seen_at, summary, first_summary)
+    VALUES (:c, :at, :at, :summary, :summary) RETURNING *"""
+_EXTEND = "UPDATE episodes SET last_seen_at = :at, summary = :summary WHERE id = :id RETURNING *"
+_RESOLVE = "UPDATE episodes SET resolved_at = :at WHERE id = :id RETURNING *"
+# Checks go before episodes so that no kept check points at a deleted episode.
+_PRUNE = (
+    "DELETE FROM checks WHERE started_at < :cutoff",
+    "DELETE FROM environment_checks WHERE at < :cutoff",
+    "DELETE FROM episodes WHERE resolved_at IS NOT NULL AND resolved_at < :cutoff",
+    f"""DELETE FROM snapshots WHERE confirmed_at < :cutoff
+        AND NOT EXISTS (SELECT 1 FROM checks c WHERE c.reference = snapshots.env
+                        AND c.reference_fingerprint = snapshots.fingerprint)
+        AND NOT EXISTS (SELECT 1 FROM checks c WHERE c.target = snapshots.env
+                        AND c.target_fingerprint = snapshots.fingerprint)
+        AND NOT EXISTS (SELECT 1 FROM environment_checks e WHERE e.env = snapshots.env
+                        AND e.snapshot_fingerprint = snapshots.fingerprint)
+        AND rowid <> (SELECT rowid FROM snapshots l WHERE l.env = snapshots.env {_LATEST_FIRST} LIMIT 1)""",
+)

@@ -1,0 +1,208 @@
+"""The daemon against real PostgreSQL and real HTTP: metrics, outages, restarts, the cheap path."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from driftwatch.config import Config, load
+from driftwatch.daemon import Daemon
+from driftwatch.demo import scenario
+from driftwatch.metrics import registry
+from driftwatch.server import Endpoints, HttpServer
+from driftwatch.store import Store
+from tests.support.pgserver import PgServer, embedded_bin_dir, running_server
+
+pytestmark = pytest.mark.pg
+T0 = datetime(2025, 12, 2, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A controllable clock: time moves only when the test says so."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def config_for(tmp_path: Path, dsns: dict[str, str], extra: str = "") -> Config:
+    envs = "".join(f'[environments.{n}]\ndsn = "{d}"\npassword_env = "DB_PASSWORD"\nconnect_timeout = 2\n\n'
+                   for n, d in dsns.items())
+    path = tmp_path / "driftwatch.toml"
+    path.write_text(envs + """
+[[comparisons]]
+reference = "uat"
+target = "staging"
+critical_tables = ["users", "wallets", "transactions", "beneficiaries", "beneficiary_service_accounts"]
+
+[metrics]
+listen = "127.0.0.1:0"
+
+[state]
+state_dir = "state"
+""" + extra)
+    return load(path)
+
+
+@pytest.fixture
+def runbook_pair(pg: PgServer, make_db: Callable[..., str], admin_password: str) -> dict[str, str]:
+    return {env: pg.dsn(make_db(scenario.database_sql(env), prefix=env)) for env in ("uat", "staging")}
+
+
+def scrape(daemon: Daemon) -> dict[str, float]:
+    """Serve the daemon's metrics on a real port, GET /metrics, parse it like Prometheus does."""
+    server = HttpServer("127.0.0.1", 0, Endpoints(registry(daemon.state), daemon.state, lambda: True))
+    server.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    finally:
+        server.stop()
+    return {
+        s.name + "{" + ",".join(f"{k}={v}" for k, v in sorted(s.labels.items())) + "}": s.value
+        for family in text_string_to_metric_families(text) for s in family.samples
+    }
+
+
+def test_metrics_show_a_real_drifted_pair(runbook_pair: dict[str, str], tmp_path: Path) -> None:
+    """After one run, /metrics shows the Dec 2 drift: 4 missing, index and constraint, not in sync."""
+    config = config_for(tmp_path, runbook_pair)
+    clock = Clock()
+    with Store.open(config.state.state_dir) as store:
+        daemon = Daemon(config, store, clock)
+        before = scrape(daemon)
+        assert before["driftwatch_in_sync{reference=uat,target=staging}"] == 0
+        assert before["driftwatch_schema_differences{kind=policy,reference=uat,target=staging}"] == 0
+        daemon.run("check")
+        m = scrape(daemon)
+    assert m["driftwatch_up{env_name=uat}"] == 1
+    assert m["driftwatch_missing_migrations{reference=uat,target=staging}"] == 4
+    assert m["driftwatch_extra_migrations{reference=uat,target=staging}"] == 0
+    assert m["driftwatch_schema_differences{kind=index,reference=uat,target=staging}"] == 1
+    assert m["driftwatch_schema_differences{kind=constraint,reference=uat,target=staging}"] == 1
+    assert m["driftwatch_critical_table_mismatches{reference=uat,target=staging}"] == 1
+    assert m["driftwatch_applied_migrations{env_name=uat}"] == 85
+    assert m["driftwatch_applied_migrations{env_name=staging}"] == 81
+    assert m["driftwatch_schema_objects{env_name=uat,kind=table}"] == 45
+    assert m["driftwatch_drift_started_timestamp_seconds{reference=uat,target=staging}"] == T0.timestamp()
+    assert m["driftwatch_last_success_timestamp_seconds{reference=uat,target=staging}"] == T0.timestamp()
+    assert m["driftwatch_check_duration_seconds_count{schedule=check}"] == 1
+    assert m["driftwatch_check_errors_total{env_name=staging,reason=refused}"] == 0
+
+
+@pytest.fixture
+def staging_server() -> Iterator[PgServer]:
+    """A server of its own for Staging, so the test can stop and restart it."""
+    bin_dir = embedded_bin_dir()
+    assert bin_dir is not None
+    with running_server(bin_dir) as server:
+        yield server
+
+
+def test_outage_and_recovery(
+    pg: PgServer, make_db: Callable[..., str], staging_server: PgServer, tmp_path: Path,
+    admin_password: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Staging stopped mid-life: up turns 0 and the error is counted; back up, it recovers."""
+    monkeypatch.setenv("DB_PASSWORD", staging_server.password)
+    uat = pg.dsn(make_db(scenario.database_sql("uat"), prefix="uat"))
+    staging_db = staging_server.create_database("staging")
+    staging_server.execute(staging_db, scenario.database_sql("uat"))
+    if pg.password != staging_server.password:
+        pytest.fail("both test servers share one superuser password")
+    config = config_for(tmp_path, {"uat": uat, "staging": staging_server.dsn(staging_db)})
+    clock = Clock()
+    with Store.open(config.state.state_dir) as store:
+        daemon = Daemon(config, store, clock)
+        daemon.run("check")
+        assert scrape(daemon)["driftwatch_in_sync{reference=uat,target=staging}"] == 1
+        staging_server.stop()
+        clock.advance(hours=1)
+        daemon.run("check")
+        down = scrape(daemon)
+        assert down["driftwatch_up{env_name=staging}"] == 0
+        assert down["driftwatch_up{env_name=uat}"] == 1
+        assert down["driftwatch_check_errors_total{env_name=staging,reason=refused}"] == 1
+        assert down["driftwatch_last_check_timestamp_seconds{reference=uat,target=staging}"] == (
+            clock.now.timestamp())
+        assert down["driftwatch_last_success_timestamp_seconds{reference=uat,target=staging}"] == (
+            T0.timestamp())
+        assert store.consecutive_failures("staging") == 1
+        staging_server.start()
+        clock.advance(hours=1)
+        daemon.run("check")
+        up = scrape(daemon)
+    assert up["driftwatch_up{env_name=staging}"] == 1
+    assert up["driftwatch_in_sync{reference=uat,target=staging}"] == 1
+    assert up["driftwatch_check_errors_total{env_name=staging,reason=refused}"] == 1
+
+
+def test_restart_keeps_drift_start(runbook_pair: dict[str, str], tmp_path: Path) -> None:
+    """A new process on the same state_dir reports the drift as starting when it first began."""
+    config = config_for(tmp_path, runbook_pair)
+    clock = Clock()
+    with Store.open(config.state.state_dir) as store:
+        Daemon(config, store, clock).run("check")
+    clock.advance(hours=5)
+    with Store.open(config.state.state_dir) as store:
+        daemon = Daemon(config, store, clock)
+        key = "driftwatch_drift_started_timestamp_seconds{reference=uat,target=staging}"
+        assert scrape(daemon)[key] == T0.timestamp()  # before any check in this process
+        daemon.run("check")
+        assert scrape(daemon)[key] == T0.timestamp()
+        episode = store.open_episode("uat:staging")
+        assert episode is not None
+        assert episode.opened_at == T0
+
+
+@pytest.mark.parametrize("side", ["uat", "staging"])
+def test_fingerprint_path(
+    pg: PgServer, runbook_pair: dict[str, str], tmp_path: Path, side: str
+) -> None:
+    """Unchanged catalogs skip the full snapshot; a column added on either side forces one."""
+    config = config_for(tmp_path, runbook_pair)
+    clock = Clock()
+    with Store.open(config.state.state_dir) as store:
+        daemon = Daemon(config, store, clock)
+        daemon.run("check")
+        clock.advance(hours=1)
+        daemon.run("check")
+        latest = store.latest_check("uat:staging")
+        assert latest is not None
+        assert latest.full is False
+        pg.execute(runbook_pair[side].rsplit("/", 1)[1], "ALTER TABLE users ADD COLUMN nickname text")
+        clock.advance(hours=1)
+        (outcome,) = daemon.run("check")
+        latest = store.latest_check("uat:staging")
+        assert latest is not None
+        assert latest.full is True
+    change = "missing" if side == "uat" else "extra"
+    assert any(d["name"] == "public.users.nickname" and d["change"] == change
+               for d in latest.report_document()["schema"]["differences"])
+    del outcome
+
+
+def test_full_snapshot_at_least_every_n_hours(runbook_pair: dict[str, str], tmp_path: Path) -> None:
+    """Even with nothing changed, a full snapshot runs once full_snapshot_every_hours has passed."""
+    config = config_for(tmp_path, runbook_pair, "\n[schedule]\nfull_snapshot_every_hours = 6\n")
+    clock = Clock()
+    with Store.open(config.state.state_dir) as store:
+        daemon = Daemon(config, store, clock)
+        fulls = []
+        for _ in range(8):
+            daemon.run("check")
+            row = store.latest_check("uat:staging")
+            assert row is not None
+            fulls.append(row.full)
+            clock.advance(hours=1)
+    assert fulls == [True, False, False, False, False, False, True, False]
