@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from driftwatch import __version__, pipeline
+from driftwatch import __version__, pipeline, snapshot_file
 from driftwatch.config import (
     MIGRATION_TOOLS,
     Comparison,
@@ -19,13 +20,18 @@ from driftwatch.config import (
     SchemaSettings,
 )
 from driftwatch.config import load as load_config
+from driftwatch.connect import CheckError
 from driftwatch.migrations.settings import MigrationSettings
-from driftwatch.model import Drift, Outcome
+from driftwatch.model import KINDS, PLURALS, Drift, Outcome, Snapshot
 from driftwatch.render import json as json_report
 from driftwatch.render.terminal import Style, render
 from driftwatch.secrets import redact_text
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line; the message is the one sentence shown."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,19 +45,34 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check every configured comparison (or one)")
     check.add_argument("--config", type=Path, help=config_help)
     check.add_argument("--comparison", metavar="REF:TARGET", help="only this comparison")
+    check.add_argument("--snapshot", action="append", default=[], metavar="ENV=FILE",
+                       help="read ENV from a snapshot file instead of connecting (repeatable)")  # fmt: skip
     _output_flags(check)
 
     diff = sub.add_parser("diff", help="compare two databases given by DSN, no config file")
-    diff.add_argument("reference", help="libpq URI or key=value DSN of the reference")
-    diff.add_argument("target", help="libpq URI or key=value DSN of the target")
-    diff.add_argument("--migrations-tool", default="sequelize", choices=MIGRATION_TOOLS)
+    diff.add_argument("reference", help="libpq URI, key=value DSN or snapshot .json file")
+    diff.add_argument("target", help="libpq URI, key=value DSN or snapshot .json file")
+    diff.add_argument("--migrations-tool", choices=MIGRATION_TOOLS,
+                      help="default: the snapshot file's tool, else sequelize")  # fmt: skip
     diff.add_argument("--critical-table", action="append", default=[], metavar="TABLE",
                       help="a table that must match exactly (repeatable)")  # fmt: skip
     _output_flags(diff)
 
+    _snapshot_parser(sub, config_help)
     cfg = sub.add_parser("check-config", help="validate the config file without connecting")
     cfg.add_argument("--config", type=Path, help=config_help)
     return p
+
+
+def _snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], config_help: str) -> None:
+    snap = sub.add_parser("snapshot", help="save one database's schema and migrations to a file")
+    snap.add_argument("source", metavar="ENV_OR_DSN", help=(
+        "an environment of the config, or a libpq URI / key=value DSN "
+        "(then no config is read and the snapshot is named after FILE)"))  # fmt: skip
+    snap.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    snap.add_argument("--config", type=Path, help=config_help)
+    snap.add_argument("--migrations-tool", choices=MIGRATION_TOOLS, help=(
+        "with a DSN: default sequelize; with an ENV: overrides [migrations] tool"))  # fmt: skip
 
 
 def _output_flags(p: argparse.ArgumentParser) -> None:
@@ -81,7 +102,9 @@ def _emit(outcomes: Sequence[Outcome], args: argparse.Namespace, out: TextIO, si
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    config = load_config(_config_path(args.config))
+    # Environments read from --snapshot files need no password this time.
+    offline = frozenset(spec.partition("=")[0] for spec in args.snapshot)
+    config = load_config(_config_path(args.config), offline=offline)
     comparisons = config.comparisons
     if args.comparison:
         chosen = config.comparison(args.comparison)
@@ -91,17 +114,86 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                       f"(configured: {names})\n")  # fmt: skip
             return EXIT_ERROR
         comparisons = (chosen,)
-    return _emit(pipeline.check_all(config, comparisons), args, out, single=False)
+    overrides = _overrides(args.snapshot, config)
+    return _emit(pipeline.check_all(config, comparisons, overrides=overrides), args, out, single=False)
+
+
+def _overrides(specs: Sequence[str], config: Config) -> dict[str, Snapshot]:
+    """The `--snapshot ENV=FILE` arguments, read."""
+    overrides = {}
+    for spec in specs:
+        name, _, path = spec.partition("=")
+        if not path:
+            raise UsageError(f"--snapshot {spec}: expected ENV=FILE, e.g. --snapshot production=prod.json")
+        if name not in config.environments:
+            raise UsageError(f"--snapshot names unknown environment {name!r} "
+                             f"(configured: {', '.join(config.environments)})")  # fmt: skip
+        overrides[name] = snapshot_file.read(path)
+    return overrides
+
+
+def _is_dsn(text: str) -> bool:
+    return "://" in text or "=" in text
+
+
+def _is_snapshot_file(arg: str) -> bool:
+    # A DSN can end in .json too (dbname=x.json); an existing file wins, a DSN next.
+    return arg.endswith(".json") and (Path(arg).is_file() or not _is_dsn(arg))
 
 
 def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # libpq itself reads PGPASSWORD and ~/.pgpass when the URI holds no password.
-    envs = {name: Environment(name, dsn) for name, dsn in
-            (("reference", args.reference), ("target", args.target))}  # fmt: skip
+    sides = {"reference": args.reference, "target": args.target}
+    files = {name: snapshot_file.read(arg) for name, arg in sides.items() if _is_snapshot_file(arg)}
+    envs = {name: Environment(name, arg) for name, arg in sides.items()}
+    # A flyway snapshot compared with a live database means flyway on the live side too.
+    tool = args.migrations_tool or next(
+        (f.migrations.tool for f in files.values() if f.migrations), "sequelize")
     comparison = Comparison("reference", "target", tuple(args.critical_table))
-    config = Config(None, envs, (comparison,), MigrationSettings(args.migrations_tool),
-                    SchemaSettings())  # fmt: skip
-    return _emit(pipeline.check_all(config, (comparison,)), args, out, single=True)
+    config = Config(None, envs, (comparison,), MigrationSettings(tool), SchemaSettings())
+    outcomes = pipeline.check_all(config, (comparison,), overrides=files)
+    return _emit(outcomes, args, out, single=True)
+
+
+def _snapshot_source(args: argparse.Namespace) -> tuple[Config, Environment]:
+    if _is_dsn(args.source):
+        env = Environment(args.output.stem, args.source)
+        settings = MigrationSettings(args.migrations_tool or "sequelize")
+        return Config(None, {env.name: env}, (), settings, SchemaSettings()), env
+    config = load_config(_config_path(args.config))
+    named = config.environments.get(args.source)
+    if named is None:
+        raise UsageError(f"no environment {args.source!r} in {config.path} "
+                         f"(configured: {', '.join(config.environments)}); or give a DSN")  # fmt: skip
+    if args.migrations_tool:
+        config = dataclasses.replace(
+            config, migrations=dataclasses.replace(config.migrations, tool=args.migrations_tool))
+    return config, named
+
+
+def _summary(snapshot: Snapshot) -> str:
+    # Tables and columns lead, as in the terminal report: they are what the runbook counts.
+    kinds = sorted(KINDS, key=lambda k: k not in ("table", "column"))
+    counts = [f"{n} {(k if n == 1 else PLURALS[k]).replace('_', ' ')}"
+              for k in kinds if (n := len(snapshot.of_kind(k)))]  # fmt: skip
+    history = snapshot.migrations
+    if history is not None:
+        counts.append(f"{len(history.applied)} {history.tool} migrations" if history.found
+                      else f"no migration table {history.table}")  # fmt: skip
+    return (f"{snapshot.environment} {snapshot.database} PostgreSQL {snapshot.server_version}, "
+            f"{', '.join(counts) or 'no objects'}, "
+            f"fingerprint {snapshot_file.fingerprint(snapshot).removeprefix('sha256:')[:12]}")  # fmt: skip
+
+
+def _snapshot(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config, env = _snapshot_source(args)
+    snapshot = pipeline.take_snapshot(env, config)
+    try:
+        snapshot_file.write(snapshot, args.output)
+    except OSError as e:
+        raise UsageError(f"cannot write {args.output} ({e.strerror})") from None
+    out.write(f"wrote {args.output}: {_summary(snapshot)}\n")
+    return EXIT_IN_SYNC
 
 
 def _check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -113,7 +205,7 @@ def _check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_IN_SYNC
 
 
-COMMANDS = {"check": _check, "diff": _diff, "check-config": _check_config}
+COMMANDS = {"check": _check, "diff": _diff, "snapshot": _snapshot, "check-config": _check_config}
 
 
 def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
@@ -127,6 +219,10 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     except ConfigError as e:
         err.write("driftwatch: the configuration has problems:\n")
         err.write("".join(f"  - {p}\n" for p in e.problems))
+        return EXIT_ERROR
+    except (CheckError, UsageError, snapshot_file.SnapshotFileError) as e:
+        # Each carries one sentence that is safe to show (CheckError's is its .message).
+        err.write(f"driftwatch: {e}\n")
         return EXIT_ERROR
     except KeyboardInterrupt:
         err.write("driftwatch: interrupted\n")

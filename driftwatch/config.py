@@ -99,8 +99,14 @@ class Config:
         return next((c for c in self.comparisons if c.name == name), None)
 
 
-def load(path: Path, environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate `path`; raise ConfigError listing every problem found."""
+def load(
+    path: Path, environ: Mapping[str, str] | None = None, offline: frozenset[str] = frozenset()
+) -> Config:
+    """Read and validate `path`; raise ConfigError listing every problem found.
+
+    Environments named in `offline` are read from snapshot files this time, so their
+    password need not be available (the point of comparing a production snapshot offline).
+    """
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
@@ -112,15 +118,18 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         raise ConfigError([f"{path}: cannot be read ({e.strerror})"]) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
-    return parse(data, path, os.environ if environ is None else environ)
+    return parse(data, path, os.environ if environ is None else environ, offline)
 
 
-def parse(data: Mapping[str, Any], path: Path | None, environ: Mapping[str, str]) -> Config:
+def parse(
+    data: Mapping[str, Any], path: Path | None, environ: Mapping[str, str],
+    offline: frozenset[str] = frozenset(),
+) -> Config:
     """Validate already-parsed TOML; all problems are collected before raising."""
     problems: list[str] = []
     prefix = f"{path}: " if path else ""
     top = Section(data, "config", problems)
-    envs = _environments(top.get("environments", dict, {}), environ, problems)
+    envs = _environments(top.get("environments", dict, {}), environ, problems, offline)
     comparisons = _comparisons(top.get("comparisons", list, []), envs, problems)
     migrations = _migrations(top.get("migrations", dict, {}), path, problems)
     schema = _schema(top.get("schema", dict, {}), problems)
@@ -134,7 +143,8 @@ def parse(data: Mapping[str, Any], path: Path | None, environ: Mapping[str, str]
 
 
 def _environments(
-    tables: Mapping[str, Any], environ: Mapping[str, str], problems: list[str]
+    tables: Mapping[str, Any], environ: Mapping[str, str], problems: list[str],
+    offline: frozenset[str],
 ) -> dict[str, Environment]:
     if not tables:
         problems.append("config.environments: at least one [environments.NAME] table is needed")
@@ -144,13 +154,16 @@ def _environments(
         if not isinstance(table, dict):
             problems.append(f"{where}: expected a table, got {describe(table)}")
             continue
-        env = _environment(name, Section(table, where, problems), environ)
+        env = _environment(name, Section(table, where, problems), {} if name in offline else environ,
+                           name in offline)
         if env is not None:
             envs[name] = env
     return envs
 
 
-def _environment(name: str, s: Section, environ: Mapping[str, str]) -> Environment | None:
+def _environment(
+    name: str, s: Section, environ: Mapping[str, str], offline: bool = False
+) -> Environment | None:
     dsn = s.get("dsn", str)
     password_env = s.get("password_env", str)
     password_file = s.get("password_file", str)
@@ -169,7 +182,7 @@ def _environment(name: str, s: Section, environ: Mapping[str, str]) -> Environme
                        statement_timeout), ("lock_timeout", lock_timeout)):  # fmt: skip
         if value <= 0:
             s.problem(key, f"must be a positive number of seconds, got {value}")
-    password, source = _password(password_env, password_file, s, environ)
+    password, source = (None, None) if offline else _password(password_env, password_file, s, environ)
     return Environment(
         name, dsn, password, source, connect_timeout, float(statement_timeout),
         float(lock_timeout), sslmode,

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from driftwatch.objects import IDENTITY_FIELDS, KINDS, Column, SchemaObject, Table, qualify
+from driftwatch.objects import KINDS, Column, SchemaObject, Table, qualify
 
-__all__ = ["IDENTITY_FIELDS", "KINDS", "Column", "SchemaObject", "Table", "qualify"]
+__all__ = ["KINDS", "Column", "SchemaObject", "Table", "qualify"]
 
 Change = Literal["missing", "extra", "changed"]
 
@@ -64,9 +64,10 @@ class Snapshot:
     def of_kind(self, kind: str) -> Mapping[str, SchemaObject]:
         return self.objects.get(kind, {})
 
-    def parents(self) -> dict[str, str | None]:
-        """Qualified name -> qualified name of the object that owns it (a column's table)."""
-        return {n: o.parent for objs in self.objects.values() for n, o in objs.items()}
+    def parent_of(self, kind: str, key: str) -> str | None:
+        """The key of the object that owns `key` (a column's table, a table's schema)."""
+        obj = self.of_kind(kind).get(key)
+        return obj.parent if obj is not None else None
 
     def counts(self) -> dict[str, int]:
         """Objects per kind, in contract order, e.g. {"tables": 45, "columns": 523}."""

@@ -1,7 +1,8 @@
 """Schema object kinds: frozen dataclasses keyed by qualified name, one per kind of the contract.
 
-Every class has `kind`, `key` (the contract's qualified name) and `parent` (the key of the
-object that owns it, so a missing table is reported once, not once per column). Fields with
+Every class has `kind`, `key_fields` (the fields its key is made of, never reported as
+attributes), `key` (the contract's qualified name) and `parent` (the key of the object that
+owns it, so a missing table is reported once, not once per column). Fields with
 `compare=False` are kept for display but are never drift.
 """
 
@@ -21,6 +22,7 @@ class Schema:
     """A namespace, keyed by its name."""
 
     kind: ClassVar[str] = "schema"
+    key_fields: ClassVar[tuple[str, ...]] = ("name",)
     name: str
 
     @property
@@ -37,6 +39,7 @@ class Extension:
     """An installed extension; its member objects are never listed separately."""
 
     kind: ClassVar[str] = "extension"
+    key_fields: ClassVar[tuple[str, ...]] = ("name",)
     name: str
     version: str
     schema: str = field(compare=False, default="public")
@@ -55,6 +58,7 @@ class Type:
     """A user-defined type: enum (values in order), domain, composite or range."""
 
     kind: ClassVar[str] = "type"
+    key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
     schema: str
     name: str
     type_kind: str  # enum, domain, composite, range
@@ -79,6 +83,7 @@ class Sequence:
     """A standalone sequence; serial and identity sequences belong to their column instead."""
 
     kind: ClassVar[str] = "sequence"
+    key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
     schema: str
     name: str
     data_type: str
@@ -103,6 +108,7 @@ class Table:
     """A table, keyed by `schema.name`; its columns and constraints are separate objects."""
 
     kind: ClassVar[str] = "table"
+    key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
     schema: str
     name: str
     relkind: str = "regular"  # regular, partitioned, unlogged, foreign
@@ -127,6 +133,7 @@ class Column:
     """A table column, keyed by `schema.table.column`."""
 
     kind: ClassVar[str] = "column"
+    key_fields: ClassVar[tuple[str, ...]] = ("table", "name")
     table: str  # qualified name of the owning table
     name: str
     type: str
@@ -153,6 +160,7 @@ class Constraint:
     """A table constraint, keyed by `schema.table.constraint`; NOT NULL lives on the column."""
 
     kind: ClassVar[str] = "constraint"
+    key_fields: ClassVar[tuple[str, ...]] = ("table", "name")
     table: str
     name: str
     constraint_type: str  # primary key, unique, foreign key, check, exclusion
@@ -166,7 +174,6 @@ class Constraint:
     deferrable: bool = False
     initially_deferred: bool = False
     validated: bool = True  # False for NOT VALID
-    definition: str = field(default="", compare=False)  # pg_get_constraintdef, for display
 
     @property
     def key(self) -> str:
@@ -182,6 +189,7 @@ class Index:
     """An index that does not back a constraint, keyed by `schema.index`."""
 
     kind: ClassVar[str] = "index"
+    key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
     schema: str
     name: str
     table: str  # qualified table (or materialized view) it indexes
@@ -206,6 +214,7 @@ class View:
     """A view, keyed by `schema.name`; its definition compared in normalised form."""
 
     kind: ClassVar[str] = "view"
+    key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
     schema: str
     name: str
     definition: str
@@ -224,6 +233,7 @@ class MaterializedView:
     """A materialized view; its indexes are Index objects."""
 
     kind: ClassVar[str] = "materialized_view"
+    key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
     schema: str
     name: str
     definition: str
@@ -242,6 +252,7 @@ class Function:
     """A function or procedure, keyed by `schema.name(argument types)`."""
 
     kind: ClassVar[str] = "function"
+    key_fields: ClassVar[tuple[str, ...]] = ("schema", "name", "arguments")
     schema: str
     name: str
     arguments: str  # identity argument types, e.g. "numeric, integer"
@@ -267,6 +278,7 @@ class Trigger:
     """A trigger, keyed by `schema.table.trigger`."""
 
     kind: ClassVar[str] = "trigger"
+    key_fields: ClassVar[tuple[str, ...]] = ("table", "name")
     table: str
     name: str
     timing: str  # before, after, instead of
@@ -290,6 +302,7 @@ class Policy:
     """A row-level security policy, keyed by `schema.table.policy`."""
 
     kind: ClassVar[str] = "policy"
+    key_fields: ClassVar[tuple[str, ...]] = ("table", "name")
     table: str
     name: str
     command: str  # all, select, insert, update, delete
@@ -319,6 +332,3 @@ CLASSES: dict[str, type[SchemaObject]] = {
                 MaterializedView, Function, Trigger, Policy)
 }  # fmt: skip
 KINDS: tuple[str, ...] = tuple(CLASSES)
-
-# Attributes never compared, whatever the kind: identity, not content.
-IDENTITY_FIELDS = frozenset({"schema", "name", "table"})

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
-from driftwatch.objects import CLASSES, SchemaObject
+from driftwatch.catalog.build import build_all, check_columns
+from driftwatch.objects import SchemaObject
 
 # kind -> query file. A new kind is a dataclass in objects.py, a .sql file and a line here.
 QUERIES: dict[str, str] = {
@@ -34,34 +35,8 @@ QUERIES: dict[str, str] = {
 # Explicit, rather than patching SQL text at run time.
 VARIANTS: dict[str, tuple[str, int]] = {
     "functions.sql": ("functions.pg13.sql", 140000),  # pg_get_function_sqlbody is 14+
+    "index_options.sql": ("index_options.pg14.sql", 150000),  # NULLS NOT DISTINCT is 15+
 }
-
-# Texts the server deparses or stores as written: whitespace alone must never be drift.
-NORMALISED = frozenset({"definition", "body", "expression", "using", "with_check", "when",
-                        "predicate", "default", "generated", "partition_bound"})  # fmt: skip
-_SPACE = re.compile(r"\s+")
-_RELATION = re.compile(r"\b(?:FROM|JOIN)\s+((?:\w+\.)?(\w+))(\s+(?!WHERE|GROUP|ORDER|LIMIT|WINDOW|HAVING"
-                       r"|UNION|JOIN|LEFT|RIGHT|INNER|FULL|CROSS|ON)\w+)?", re.IGNORECASE)
-
-
-def normalise(text: str) -> str:
-    """Collapse runs of whitespace and drop a trailing semicolon: formatting is not drift."""
-    return _SPACE.sub(" ", text).strip().removesuffix(";").rstrip()
-
-
-def unqualify_single_relation(definition: str) -> str:
-    """Drop `tbl.` before columns in a view over one unaliased relation.
-
-    PostgreSQL 15 deparses `SELECT id FROM orders` as `SELECT orders.id FROM orders`; 16 and
-    later leave the unneeded qualifier out. Both mean the same, so both read the later way.
-    Views over several relations are qualified by every version and are left as they are.
-    """
-    relations = _RELATION.findall(definition)
-    if len(relations) != 1 or relations[0][2]:
-        return definition
-    table = re.escape(relations[0][1])
-    return re.sub(rf"(?<![\w.]){table}\.(?=\w)", "", definition)
-
 
 def file_for(name: str, server_version_num: int) -> str:
     """The query file to use for `name` on a server of this version."""
@@ -97,27 +72,30 @@ def _text(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
+# Shared filters every query can use, as CTEs in this order. A query that needs CTEs of its
+# own continues the WITH list by starting with a comma.
+SHARED = ("ext_members", "ns", "index_options")
+_SHARED_FILES = {"ext_members": "ext_members.sql", "ns": "namespaces.sql",
+                 "index_options": "index_options.sql"}  # fmt: skip
+
+
 @cache
-def query(name: str) -> bytes:
-    """A catalog query, prefixed with the shared filters as the CTEs `ext_members` and `ns`."""
-    return (f"WITH ext_members AS (\n{_text('ext_members.sql')}\n),\n"
-            f"ns AS (\n{_text('namespaces.sql')}\n)\n{_text(name)}").encode()  # fmt: skip
+def query(name: str, server_version_num: int = 180000) -> bytes:
+    """A catalog query for a server of this version, prefixed with the shared CTEs."""
+    ctes = ",\n".join(f"{cte} AS (\n{_text(file_for(_SHARED_FILES[cte], server_version_num))}\n)"
+                      for cte in SHARED)  # fmt: skip
+    body = _text(file_for(name, server_version_num))
+    return f"WITH {ctes}\n{body}".encode()
 
 
-def _field_value(key: str, value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(value)
-    if key in NORMALISED and isinstance(value, str):
-        return normalise(value)
-    return value
-
-
-def build(kind: str, row: dict[str, Any]) -> SchemaObject:
-    """One catalog row to its dataclass: columns are named after the fields."""
-    values = {key: _field_value(key, value) for key, value in row.items()}
-    if kind in ("view", "materialized_view"):
-        values["definition"] = unqualify_single_relation(values["definition"])
-    return CLASSES[kind](**values)
+def _rows(kind: str, cur: psycopg.Cursor[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The cursor's rows, once its columns are known to match the kind's fields."""
+    rows = iter(cur)  # in a pipeline, the result (and its description) arrives on first read
+    first = next(rows, None)
+    check_columns(kind, [c.name for c in cur.description or ()])
+    if first is not None:
+        yield first
+        yield from rows
 
 
 def read_schema(
@@ -127,15 +105,18 @@ def read_schema(
     params = options.params()
     version = conn.info.server_version
     cursors = {}
+    result: dict[str, dict[str, SchemaObject]] = {}
     with conn.pipeline():
         for kind, filename in QUERIES.items():
-            cur = conn.cursor(row_factory=dict_row)
-            cur.execute(query(file_for(filename, version)), params)
+            cur = conn.cursor(row_factory=tuple_row)
+            cur.execute(query(filename, version), params)
             cursors[kind] = cur
-    result: dict[str, dict[str, SchemaObject]] = {}
-    for kind, cur in cursors.items():
-        objects = [build(kind, row) for row in cur.fetchall()]
-        result[kind] = {obj.key: obj for obj in sorted(objects, key=lambda o: o.key)}
+        # Consume inside the pipeline: the server runs the next queries while this builds,
+        # and only the result being read is held (leaving the block first would fetch all
+        # thirteen results at once: 100+ MB for a 20,000-table schema).
+        for kind, cur in cursors.items():
+            result[kind] = build_all(kind, _rows(kind, cur))  # one row at a time
+            cur.close()  # frees the server's result now, not at the end
     return result
 
 
@@ -149,7 +130,8 @@ def read_annotations(conn: psycopg.Connection[Any], options: CatalogOptions) -> 
         return {}
     result: Annotations = {}
     with conn.cursor(row_factory=dict_row) as cur:
-        for row in cur.execute(query("annotations.sql"), options.params()):
+        sql = query("annotations.sql", conn.info.server_version)
+        for row in cur.execute(sql, options.params()):
             values = {k: tuple(row[k]) if k == "grants" else row[k] for k in wanted}
             result.setdefault(row["kind"], {})[row["key"]] = values
     return result

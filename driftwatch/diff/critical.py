@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from driftwatch.diff.schema import Ancestry
 from driftwatch.model import CriticalTable, Difference, Snapshot, qualify
 
 
@@ -16,7 +17,7 @@ def check_critical(
 ) -> tuple[CriticalTable, ...]:  # fmt: skip
     """One verdict per configured critical table, in the configured order."""
     ref_tables, tgt_tables = reference.of_kind("table"), target.of_kind("table")
-    parents = {**reference.parents(), **target.parents()}
+    ancestry = Ancestry(reference, target)
     result = []
     for name in names:
         key = qualified_table(name)
@@ -28,7 +29,8 @@ def check_critical(
         elif not in_ref:
             result.append(CriticalTable(key, "missing_in_reference"))
         else:
-            own = tuple(d for d in differences if d.name == key or parents.get(d.name) == key)
+            own = tuple(d for d in differences
+                        if d.name == key or ancestry.parent(d.kind, d.name) == key)
             result.append(CriticalTable(key, "different" if own else "ok", own))
     return tuple(result)
 

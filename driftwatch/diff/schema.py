@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from driftwatch.diff.keyed import keyed_diff
 from driftwatch.model import (
-    IDENTITY_FIELDS,
     KINDS,
     Difference,
     IgnoredCount,
@@ -19,11 +18,11 @@ from driftwatch.model import (
 
 
 def attributes(obj: SchemaObject) -> dict[str, object]:
-    """The compared attributes of an object: its fields minus identity and compare=False ones."""
+    """The compared attributes of an object: its fields minus its key's and compare=False ones."""
     return {
         f.name: getattr(obj, f.name)
         for f in dataclasses.fields(obj)
-        if f.compare and f.name not in IDENTITY_FIELDS
+        if f.compare and f.name not in obj.key_fields
     }
 
 
@@ -54,20 +53,42 @@ def _kind_differences(kind: str, reference: Snapshot, target: Snapshot) -> Itera
         yield Difference(kind, name, "changed", {k: a[k] for k in keys}, {k: b[k] for k in keys})
 
 
-def _without_children(diffs: list[Difference], parents: Mapping[str, str | None]) -> list[Difference]:
-    # A missing table is one difference: its columns (and later its indexes, triggers...) are
-    # implied, so any difference whose ancestor is missing/extra the same way is dropped.
+# Kinds that own other objects, where a parent key is looked up.
+OWNER_KINDS = ("table", "materialized_view", "view", "schema")
+
+
+class Ancestry:
+    """Parents looked up on demand in both snapshots: only differences ever ask, so no map
+    of every object's parent (hundreds of thousands of entries) is built."""
+
+    def __init__(self, reference: Snapshot, target: Snapshot) -> None:
+        self.sides = (reference, target)
+
+    def parent(self, kind: str, key: str) -> str | None:
+        for side in self.sides:
+            found = side.parent_of(kind, key)
+            if found is not None:
+                return found
+        return None
+
+    def ancestors(self, kind: str, key: str) -> Iterator[str]:
+        seen = {key}
+        parent = self.parent(kind, key)
+        # `seen` guards against a loop: keys of different kinds may coincide (an index and a
+        # table can share a name), and a walk must still end.
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            yield parent
+            parent = next((p for k in OWNER_KINDS if (p := self.parent(k, parent)) is not None),
+                          None)  # fmt: skip
+
+
+def _without_children(diffs: list[Difference], ancestry: Ancestry) -> list[Difference]:
+    # A missing table is one difference: its columns, indexes, triggers... are implied, so
+    # any difference whose ancestor is missing/extra the same way is dropped.
     whole = {(d.name, d.change) for d in diffs if d.change != "changed"}
-
-    def covered(d: Difference) -> bool:
-        parent = parents.get(d.name)
-        while parent is not None:
-            if (parent, d.change) in whole:
-                return True
-            parent = parents.get(parent)
-        return False
-
-    return [d for d in diffs if not covered(d)]
+    return [d for d in diffs if d.change == "changed" or not any(
+        (a, d.change) in whole for a in ancestry.ancestors(d.kind, d.name))]
 
 
 def _apply_ignore(
@@ -95,7 +116,7 @@ def compare_schema(
         for kind in KINDS
         for d in _kind_differences(kind, reference, target)
     ]
-    diffs = _without_children(diffs, {**reference.parents(), **target.parents()})
+    diffs = _without_children(diffs, Ancestry(reference, target))
     diffs.sort(key=lambda d: (KINDS.index(d.kind), d.name))
     kept, ignored = _apply_ignore(diffs, ignore)
     return SchemaDiff(reference.counts(), target.counts(), tuple(kept), ignored)
