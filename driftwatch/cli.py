@@ -26,6 +26,7 @@ from driftwatch.model import KINDS, PLURALS, Drift, Outcome, Snapshot
 from driftwatch.render import json as json_report
 from driftwatch.render.terminal import Style, render
 from driftwatch.secrets import redact_text
+from driftwatch.store import StoreError
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
@@ -59,9 +60,21 @@ def _parser() -> argparse.ArgumentParser:
     _output_flags(diff)
 
     _snapshot_parser(sub, config_help)
+    _daemon_parsers(sub, config_help)
     cfg = sub.add_parser("check-config", help="validate the config file without connecting")
     cfg.add_argument("--config", type=Path, help=config_help)
     return p
+
+
+def _daemon_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], config_help: str) -> None:
+    run_ = sub.add_parser("run", help="the daemon: check on a schedule, serve /metrics, keep history")
+    run_.add_argument("--config", type=Path, help=config_help)
+    run_.add_argument("--log-format", choices=("auto", "json", "console"), default="auto",
+                      help="auto: readable on a terminal, JSON lines otherwise")  # fmt: skip
+    run_.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    status = sub.add_parser("status", help="what the daemon's history says, per comparison")
+    status.add_argument("--config", type=Path, help=config_help)
+    status.add_argument("--json", action="store_true", help="print a driftwatch.status/v1 document")
 
 
 def _snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], config_help: str) -> None:
@@ -78,6 +91,8 @@ def _snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
 def _output_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the JSON report instead")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p.add_argument("--limit", type=int, default=50, metavar="N",
+                   help="differences listed per kind on the terminal (0: all; default 50)")
 
 
 def _config_path(arg: Path | None) -> Path:
@@ -97,7 +112,7 @@ def _emit(outcomes: Sequence[Outcome], args: argparse.Namespace, out: TextIO, si
         out.write(json_report.dumps(doc) + "\n")
     else:
         color = args.color == "always" or (args.color == "auto" and out.isatty())
-        out.write(render(outcomes, Style(color)))
+        out.write(render(outcomes, Style(color, args.limit)))
     return _exit_code(outcomes)
 
 
@@ -205,7 +220,20 @@ def _check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_IN_SYNC
 
 
-COMMANDS = {"check": _check, "diff": _diff, "snapshot": _snapshot, "check-config": _check_config}
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from driftwatch import cli_daemon  # noqa: PLC0415 - keeps APScheduler out of check and diff
+
+    return cli_daemon.run(load_config(_config_path(args.config)), args, err)
+
+
+def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from driftwatch import cli_daemon  # noqa: PLC0415 - keeps the daemon's modules out of check
+
+    return cli_daemon.status(load_config(_config_path(args.config)), args, out)
+
+
+COMMANDS = {"check": _check, "diff": _diff, "snapshot": _snapshot, "check-config": _check_config,
+            "run": _run, "status": _status}  # fmt: skip
 
 
 def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
@@ -220,7 +248,7 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         err.write("driftwatch: the configuration has problems:\n")
         err.write("".join(f"  - {p}\n" for p in e.problems))
         return EXIT_ERROR
-    except (CheckError, UsageError, snapshot_file.SnapshotFileError) as e:
+    except (CheckError, UsageError, snapshot_file.SnapshotFileError, StoreError) as e:
         # Each carries one sentence that is safe to show (CheckError's is its .message).
         err.write(f"driftwatch: {e}\n")
         return EXIT_ERROR

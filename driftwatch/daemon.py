@@ -109,8 +109,12 @@ class Daemon:
     # --- one run --------------------------------------------------------------------------
 
     def run(self, job: str = "check") -> list[Outcome]:
-        """Check every comparison once; returns [] when another run is still going."""
-        if not self._run_lock.acquire(blocking=False):
+        """Check every comparison once; returns [] when another run is still going.
+
+        An hourly check that finds a run going is skipped (that run is as recent), but the
+        weekly one waits: on Monday 06:00 both fire, and the weekly full check must not be lost.
+        """
+        if not self._run_lock.acquire(blocking=job == "weekly"):
             self.log.warning("run.skipped", job=job, reason="the previous run is still going")
             return []
         try:

@@ -1,0 +1,62 @@
+"""The daemon's commands: `run` (serve until stopped) and `status` (read the history)."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from datetime import UTC, datetime
+from typing import TextIO
+
+from driftwatch import logs
+from driftwatch.config import Config
+from driftwatch.render import json as json_report
+from driftwatch.render.status import ComparisonStatus, document, render_text
+from driftwatch.store import Store
+
+
+def run(config: Config, args: argparse.Namespace, out: TextIO) -> int:
+    """Serve until SIGTERM or SIGINT; the exit code is 0 after a clean stop."""
+    from driftwatch.service import install_signal_handlers, serve  # noqa: PLC0415 - APScheduler only here
+
+    logs.configure(args.log_format, args.log_level, out)
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    return serve(config, stop)
+
+
+def _status(store: Store, reference: str, target: str) -> ComparisonStatus:
+    name = f"{reference}:{target}"
+    latest = store.latest_check(name)
+    if latest is None:
+        return ComparisonStatus(reference, target, None, None, None, None)
+    report = latest.report_document()
+    migrations = report.get("migrations") or {}
+    episode = store.open_episode(name)
+    since = episode.opened_at if episode else _in_sync_since(store, name)
+    return ComparisonStatus(
+        reference, target, latest.in_sync, since if latest.in_sync is not None else None,
+        latest.started_at, store.last_success(name),
+        tuple(migrations.get("missing", ())), tuple(migrations.get("extra", ())),
+        len((report.get("schema") or {}).get("differences", ())), latest.error_message,
+    )  # fmt: skip
+
+
+def _in_sync_since(store: Store, comparison: str) -> datetime | None:
+    """When the last drift episode was resolved (None if it never drifted while watched)."""
+    far_past = datetime(1970, 1, 1, tzinfo=UTC)
+    resolved = [e.resolved_at for e in store.episodes(far_past, datetime.now(UTC), comparison)
+                if e.resolved_at is not None]  # fmt: skip
+    return max(resolved, default=None)
+
+
+def status(config: Config, args: argparse.Namespace, out: TextIO) -> int:
+    """Print what the history says; exit 0 all in sync, 1 drift, 2 unknown or unreadable."""
+    with Store.open(config.state.state_dir) as store:
+        statuses = [_status(store, c.reference, c.target) for c in config.comparisons]
+    if args.json:
+        out.write(json_report.dumps(document(statuses)) + "\n")
+    else:
+        out.write(render_text(statuses, datetime.now(UTC)))
+    if any(s.in_sync is None for s in statuses):
+        return 2
+    return 0 if all(s.in_sync for s in statuses) else 1

@@ -1,0 +1,167 @@
+"""`driftwatch run` as a real process: HTTP endpoints, status, and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from driftwatch.cli import run
+from driftwatch.demo import scenario
+from tests.support.pgserver import PgServer
+
+pytestmark = pytest.mark.pg
+DRIFTWATCH = str(Path(sys.executable).parent / "driftwatch")
+
+
+def write_config(tmp_path: Path, dsns: dict[str, str], env_extra: str = "") -> Path:
+    envs = "".join(f'[environments.{n}]\ndsn = "{d}"\npassword_env = "DB_PASSWORD"\n{env_extra}\n'
+                   for n, d in dsns.items())
+    path = tmp_path / "driftwatch.toml"
+    path.write_text(envs + """
+[[comparisons]]
+reference = "uat"
+target = "staging"
+
+[schedule]
+shutdown_timeout_seconds = 30
+
+[metrics]
+listen = "127.0.0.1:0"
+""")
+    return path
+
+
+class Daemon:
+    """A `driftwatch run` subprocess whose JSON log lines the test reads."""
+
+    def __init__(self, config: Path) -> None:
+        self.proc = subprocess.Popen(
+            [DRIFTWATCH, "run", "--config", str(config), "--log-format", "json"],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)  # fmt: skip
+        self.events: list[dict[str, object]] = []
+
+    def wait_for(self, event: str, timeout: float = 30) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        assert self.proc.stderr is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            record: dict[str, object] = json.loads(line)
+            self.events.append(record)
+            if record["event"] == event:
+                return record
+        pytest.fail(f"no {event!r} log event; saw {[e['event'] for e in self.events]}")
+
+    def port(self) -> int:
+        started = next(e for e in self.events if e["event"] == "daemon.started")
+        return int(str(started["listen"]).rsplit(":", 1)[1])
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port()}{path}", timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+
+@pytest.fixture
+def runbook(pg: PgServer, make_db: Callable[..., str], admin_password: str) -> dict[str, str]:
+    return {env: make_db(scenario.database_sql(env), prefix=env) for env in ("uat", "staging")}
+
+
+@pytest.fixture
+def daemon_factory() -> Iterator[Callable[[Path], Daemon]]:
+    started: list[Daemon] = []
+
+    def start(config: Path) -> Daemon:
+        started.append(Daemon(config))
+        return started[-1]
+
+    yield start
+    for d in started:  # a failed test must not leave a daemon running
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+
+
+def test_serves_metrics_health_and_status(
+    pg: PgServer, runbook: dict[str, str], tmp_path: Path, daemon_factory: Callable[[Path], Daemon]
+) -> None:
+    """The daemon checks at start, /readyz turns 200, /metrics has the drift, status reads it."""
+    config = write_config(tmp_path, {n: pg.dsn(db) for n, db in runbook.items()})
+    daemon = daemon_factory(config)
+    daemon.wait_for("daemon.started")
+    assert daemon.get("/healthz") == (200, "ok\n")
+    daemon.wait_for("run.finished")
+    assert daemon.get("/readyz") == (200, "ready\n")
+    status, text = daemon.get("/metrics")
+    assert status == 200
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in text_string_to_metric_families(text) for s in f.samples}
+    assert samples[("driftwatch_missing_migrations", (("reference", "uat"), ("target", "staging")))] == 4
+    assert samples[("driftwatch_up", (("env_name", "staging"),))] == 1
+    daemon.proc.send_signal(signal.SIGTERM)
+    assert daemon.proc.wait(timeout=30) == 0
+
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["status", "--config", str(config)], out, err) == 1, err.getvalue()
+    assert "uat → staging: NOT IN SYNC since" in out.getvalue()
+    assert "     - 20251202_04_walletid_depii.js" in out.getvalue()
+    out = io.StringIO()
+    assert run(["status", "--config", str(config), "--json"], out, err) == 1
+    (entry,) = json.loads(out.getvalue())["comparisons"]
+    assert entry["missing"] == [m.name for m in scenario.DEC2]
+    assert entry["in_sync"] is False
+
+
+def test_sigterm_during_a_check_lets_it_finish(
+    pg: PgServer, runbook: dict[str, str], tmp_path: Path, daemon_factory: Callable[[Path], Daemon]
+) -> None:
+    """SIGTERM while a check waits on a lock: no new work, the check finishes, exit 0."""
+    config = write_config(tmp_path, {n: pg.dsn(db) for n, db in runbook.items()},
+                          env_extra="lock_timeout = 20\n")
+    blocker = psycopg.connect(pg.dsn(runbook["staging"]), password=pg.password)
+    blocker.execute('LOCK TABLE "SequelizeMeta" IN ACCESS EXCLUSIVE MODE')  # held until commit
+    daemon = daemon_factory(config)
+    daemon.wait_for("run.started")
+    time.sleep(1.0)  # the check is now waiting for the lock on SequelizeMeta
+    daemon.proc.send_signal(signal.SIGTERM)
+    daemon.wait_for("daemon.stopping")
+    time.sleep(0.5)
+    assert daemon.proc.poll() is None, "it must wait for the running check"
+    blocker.commit()
+    blocker.close()
+    daemon.wait_for("run.finished")
+    daemon.wait_for("daemon.stopped")
+    assert daemon.proc.wait(timeout=30) == 0
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["status", "--config", str(config), "--json"], out, err) == 1
+    assert json.loads(out.getvalue())["comparisons"][0]["missing"] == [m.name for m in scenario.DEC2]
+
+
+def test_unreadable_state_file_is_one_sentence(tmp_path: Path, admin_password: str) -> None:
+    """A state file that is not a history database: exit 2, the file named, nothing overwritten."""
+    config = write_config(tmp_path, {"uat": "host=/nonexistent dbname=a",
+                                     "staging": "host=/nonexistent dbname=b"})
+    state = tmp_path / "driftwatch-state"
+    state.mkdir()
+    (state / "history.db").write_bytes(b"this is not sqlite" * 100)
+    result = subprocess.run([DRIFTWATCH, "run", "--config", str(config)], capture_output=True,
+                            text=True, timeout=30, check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert f"{state / 'history.db'} is not a driftwatch history database" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (state / "history.db").read_bytes() == b"this is not sqlite" * 100
