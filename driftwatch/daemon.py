@@ -210,7 +210,13 @@ class Daemon:
 
     def _check(self, comparison: Comparison, readings: Mapping[str, Reading], run: Run) -> Outcome:
         ref, tgt = readings[comparison.reference], readings[comparison.target]
-        outcome = _outcome(comparison, ref, tgt, self.config, run.files)
+        try:
+            outcome = _outcome(comparison, ref, tgt, self.config, run.files)
+        except Exception as e:  # a bug in one comparison must not cost the others their check
+            self.log.exception("comparison.crashed", comparison=comparison.name)
+            outcome = CheckFailure(comparison.reference, comparison.target, "error",
+                                   f"driftwatch failed comparing them ({type(e).__name__}); "
+                                   "see the daemon's log")  # fmt: skip
         in_sync = outcome.in_sync if isinstance(outcome, Drift) else None
         change = self.store.record_check(
             run_id=run.run_id, job=run.job, comparison=comparison.name,
