@@ -75,6 +75,14 @@ def _daemon_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], co
     status = sub.add_parser("status", help="what the daemon's history says, per comparison")
     status.add_argument("--config", type=Path, help=config_help)
     status.add_argument("--json", action="store_true", help="print a driftwatch.status/v1 document")
+    notify = sub.add_parser("notify", help="Slack: send a test message, or preview an alert")
+    actions = notify.add_subparsers(dest="action", required=True, metavar="ACTION")
+    test = actions.add_parser("test", help="send a test message and say whether Slack accepted it")
+    test.add_argument("--config", type=Path, help=config_help)
+    test.add_argument("--channel", help="override [slack] channel for this test")
+    preview = actions.add_parser("preview", help="check a comparison now and print its alert")
+    preview.add_argument("--config", type=Path, help=config_help)
+    preview.add_argument("--comparison", required=True, metavar="REF:TARGET")
 
 
 def _snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], config_help: str) -> None:
@@ -232,8 +240,16 @@ def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return cli_daemon.status(load_config(_config_path(args.config)), args, out)
 
 
+def _notify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from driftwatch import cli_daemon  # noqa: PLC0415 - keeps slack-sdk out of check and diff
+
+    config = load_config(_config_path(args.config))
+    handler = cli_daemon.notify_test if args.action == "test" else cli_daemon.notify_preview
+    return handler(config, args, out, err)
+
+
 COMMANDS = {"check": _check, "diff": _diff, "snapshot": _snapshot, "check-config": _check_config,
-            "run": _run, "status": _status}  # fmt: skip
+            "run": _run, "status": _status, "notify": _notify}  # fmt: skip
 
 
 def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:

@@ -60,3 +60,57 @@ def status(config: Config, args: argparse.Namespace, out: TextIO) -> int:
     if any(s.in_sync is None for s in statuses):
         return 2
     return 0 if all(s.in_sync for s in statuses) else 1
+
+
+def notify_test(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Send a test message and say plainly whether Slack accepted it."""
+    from driftwatch.render.slack import Alert, build_message  # noqa: PLC0415 - slack-sdk only here
+    from driftwatch.slack import DeliveryError, Sender  # noqa: PLC0415
+
+    if not config.slack.configured:
+        err.write("driftwatch: there is no [slack] section in the config; add one with "
+                  "token_env and channel, or webhook_url_env (see config.example.toml)\n")  # fmt: skip
+        return 2
+    alert = Alert("test", "info", "driftwatch", "driftwatch", datetime.now(UTC),
+                  text="driftwatch can post here. Drift alerts will look like this channel's next "
+                       "message.")  # fmt: skip
+    channel = args.channel or config.slack.channel
+    try:
+        Sender(config.slack).send(build_message(alert).payload(), channel)
+    except DeliveryError as e:
+        err.write(f"driftwatch: Slack did not accept the test message: {e.sentence}\n")
+        return 2
+    where = f" in {channel}" if channel and config.slack.token is not None else ""
+    out.write(f"Slack accepted the test message{where}.\n")
+    return 0
+
+
+def notify_preview(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Check one comparison now and print the Slack message it would produce, without sending."""
+    from driftwatch import pipeline  # noqa: PLC0415
+    from driftwatch.alerts import Severity, drift_severity  # noqa: PLC0415
+    from driftwatch.model import Drift  # noqa: PLC0415
+    from driftwatch.render.slack import Alert, build_message  # noqa: PLC0415
+
+    comparison = config.comparison(args.comparison)
+    if comparison is None:
+        names = ", ".join(c.name for c in config.comparisons)
+        err.write(f"driftwatch: no comparison {args.comparison} in the config (configured: {names})\n")
+        return 2
+    (outcome,) = pipeline.check_all(config, (comparison,))
+    if not isinstance(outcome, Drift):
+        err.write(f"driftwatch: could not check {comparison.name}: {outcome.message}\n")
+        return 2
+    if outcome.in_sync:
+        out.write(f"{comparison.target} is in sync with {comparison.reference}: no alert would be sent.\n")
+        return 0
+    report = json_report.report(outcome)
+    severity: Severity = "critical" if drift_severity(report) == "critical" else "warning"
+    alert = Alert("opened", severity, comparison.reference, comparison.target, datetime.now(UTC),
+                  report=report, mention=config.slack.mention_on_critical if severity == "critical"
+                  else None, dashboard_url=config.slack.dashboard_url,
+                  report_url=config.slack.report_base_url)  # fmt: skip
+    message = build_message(alert)
+    out.write(json_report.dumps({"text": message.text, "blocks": list(message.blocks)}) + "\n")
+    out.write("\n--- plain-text fallback ---\n" + message.text + "\n")
+    return 1

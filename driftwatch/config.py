@@ -13,7 +13,12 @@ import psycopg.conninfo
 
 from driftwatch import daemon_config
 from driftwatch.catalog import CatalogOptions
-from driftwatch.daemon_config import MetricsSettings, ScheduleSettings, StateSettings
+from driftwatch.daemon_config import (
+    MetricsSettings,
+    ScheduleSettings,
+    SlackSettings,
+    StateSettings,
+)
 from driftwatch.migrations.settings import MigrationSettings
 from driftwatch.model import KINDS, IgnoreRule
 from driftwatch.secrets import Secret
@@ -56,6 +61,7 @@ class Comparison:
     reference: str
     target: str
     critical_tables: tuple[str, ...] = ()
+    slack_channel: str | None = None  # overrides [slack] channel for this comparison
 
     @property
     def name(self) -> str:
@@ -93,6 +99,7 @@ class Config:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     state: StateSettings = field(default_factory=StateSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
 
     def comparison(self, name: str) -> Comparison | None:
         """The comparison called `reference:target`, if configured."""
@@ -136,10 +143,11 @@ def parse(
     schedule = daemon_config.schedule(top.get("schedule", dict, {}), problems)
     metrics = daemon_config.metrics(top.get("metrics", dict, {}), problems)
     state = daemon_config.state(top.get("state", dict, {}), path, problems)
+    slack = daemon_config.slack(top.get("slack", dict), environ, problems)
     top.finish()
     if problems:
         raise ConfigError([prefix + p.removeprefix("config.") for p in problems])
-    return Config(path, envs, comparisons, migrations, schema, schedule, metrics, state)
+    return Config(path, envs, comparisons, migrations, schema, schedule, metrics, state, slack)
 
 
 def _environments(
@@ -237,6 +245,7 @@ def _comparisons(
         s = Section(item, where, problems)
         reference, target = s.get("reference", str), s.get("target", str)
         critical = s.strings("critical_tables")
+        channel = s.get("slack_channel", str)
         s.finish()
         for key, value in (("reference", reference), ("target", target)):
             if value is None:
@@ -247,7 +256,7 @@ def _comparisons(
         if reference and reference == target:
             s.problem("target", "is the same environment as the reference")
         if reference and target:
-            result.append(Comparison(reference, target, critical))
+            result.append(Comparison(reference, target, critical, channel))
     _check_duplicates(result, problems)
     return tuple(result)
 

@@ -26,6 +26,7 @@ from driftwatch.connect import CheckError, connect
 from driftwatch.cron import parse as parse_cron
 from driftwatch.migrations import list_files, read_history
 from driftwatch.model import CheckFailure, Drift, Outcome, Snapshot
+from driftwatch.notify import Notifier
 from driftwatch.pipeline import Clock, read_snapshot, utc_now
 from driftwatch.render import json as json_report
 from driftwatch.state import State, comparison_state, env_state
@@ -76,6 +77,7 @@ class Daemon:
         self._cache: dict[str, Cached] = {}
         self.scheduler: BackgroundScheduler | None = None
         self.log = logs.get()
+        self.notifier = Notifier(config, store, clock)
         self._restore()
 
     # --- state ----------------------------------------------------------------------------
@@ -136,9 +138,11 @@ class Daemon:
         readings = self._read_all(run_id, force_full=job == "weekly")
         run = Run(run_id, job, started, self._files(log))
         outcomes = [self._check(c, readings, run) for c in self.config.comparisons]
+        self.notifier.deliver()
         duration = time.perf_counter() - t0
         self._publish(lambda s: replace(s, ready=True, durations={
-            **s.durations, job: s.durations[job].observe(duration)}))  # fmt: skip
+            **s.durations, job: s.durations[job].observe(duration)},
+            slack_errors=dict(self.notifier.errors), alerts_pending=self.notifier.pending()))  # fmt: skip
         self.store.prune(started, timedelta(days=self.config.state.retention_days))
         log.info("run.finished", seconds=round(duration, 3),
                  in_sync=[o.in_sync if isinstance(o, Drift) else None for o in outcomes])  # fmt: skip
@@ -207,6 +211,7 @@ class Daemon:
         )  # fmt: skip
         self._publish(lambda s: replace(s, environments={**s.environments, r.env: state},
                                         errors=_count_error(s.errors, r)))  # fmt: skip
+        self.notifier.after_environment(r.env, snap is not None, r.error.message if r.error else None)
 
     def _check(self, comparison: Comparison, readings: Mapping[str, Reading], run: Run) -> Outcome:
         ref, tgt = readings[comparison.reference], readings[comparison.target]
@@ -228,6 +233,8 @@ class Daemon:
             reference_fingerprint=_fp(ref), target_fingerprint=_fp(tgt),
             drift_summary=drift_summary(outcome) if isinstance(outcome, Drift) else None,
         )  # fmt: skip
+        if in_sync is not None:
+            self.notifier.after_check(comparison, change, json_report.outcome(outcome))
         opened = change.episode.opened_at if change.episode and in_sync is False else None
         at = self.clock()
         self._publish(lambda s: replace(s, comparisons={**s.comparisons, comparison.name:

@@ -62,6 +62,10 @@ METRICS = {m.name: m for m in (
              ("env_name",)),
     Declared("check_errors", "counter", "Environments that could not be read, by reason.",
              ("env_name", "reason")),
+    Declared("slack_errors", "counter", "Slack deliveries that failed, by Slack's error code.",
+             ("error",)),
+    Declared("alerts_pending", "gauge", "Alerts decided but not yet accepted by Slack (kept and "
+             "retried every run).", ()),
     Declared("build_info", "gauge", "Always 1; the version label says which driftwatch runs.",
              ("version",)),
 )}  # fmt: skip
@@ -120,6 +124,13 @@ def _run_metrics(state: State) -> Iterator[Metric]:
         buckets = [(repr(b), float(c)) for b, c in zip(h.bounds, h.counts, strict=True)]
         hist.add_metric([schedule], [*buckets, ("+Inf", float(h.count))], h.total)
     yield hist
+    slack_errors = _family("slack_errors")
+    for code, n in sorted(state.slack_errors.items()):
+        slack_errors.add_metric([code], n)
+    yield slack_errors
+    pending = _family("alerts_pending")
+    pending.add_metric([], state.alerts_pending)
+    yield pending
     info = _family("build_info")
     info.add_metric([__version__], 1)
     yield info

@@ -68,6 +68,8 @@ class State:
     errors: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (env, reason) -> n
     durations: Mapping[str, Histogram] = field(default_factory=dict)  # schedule -> histogram
     ready: bool = False  # a check has completed since start
+    slack_errors: Mapping[str, int] = field(default_factory=dict)  # Slack error code -> count
+    alerts_pending: int = 0  # alerts decided but not yet accepted by Slack
 
     @classmethod
     def initial(cls, environments: Iterable[str], comparisons: Iterable[tuple[str, str]]) -> State:

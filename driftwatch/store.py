@@ -200,7 +200,7 @@ class Store:
                 raise _damaged(self.path, f"unreadable stored value: {e}") from e
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of it reaches the file, or none of it does."""
         with self._guarded() as conn:
             # IMMEDIATE takes the write lock up front: a transaction that reads before it writes
@@ -215,12 +215,13 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
 
-    def _all(self, cls: type[T], sql: str, **params: Any) -> list[T]:
+    def rows(self, cls: type[T], sql: str, **params: Any) -> list[T]:
+        """Rows of `sql` as `cls` instances (column names are field names); for sibling tables."""
         with self._guarded() as conn:
             return [build(cls, row) for row in conn.execute(sql, params).fetchall()]
 
-    def _first(self, cls: type[T], sql: str, **params: Any) -> T | None:
-        rows = self._all(cls, sql, **params)
+    def first(self, cls: type[T], sql: str, **params: Any) -> T | None:
+        rows = self.rows(cls, sql, **params)
         return rows[0] if rows else None
 
     # --- writes ---------------------------------------------------------------------------------
@@ -236,13 +237,13 @@ class Store:
                   "reason": reason, "message": message, "server_fingerprint": server_fingerprint,
                   "snapshot_fingerprint": snapshot_fingerprint, "applied_migrations": applied_migrations,
                   "failed_migrations": failed_migrations, "schema_counts": counts}  # fmt: skip
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             _insert(conn, "environment_checks", values)
 
     def record_migrations_seen(self, env: str, ids: Iterable[str], at: datetime) -> tuple[str, ...]:
         """Remember when each migration was first seen in `env`; returns the ids new to it."""
         wanted, when = list(dict.fromkeys(ids)), _ts(at)
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             known = {r[0] for r in conn.execute(_SEEN_IDS, (env,))}
             conn.executemany(_SEEN_UPSERT, [(env, i, when) for i in wanted])
         return tuple(i for i in wanted if i not in known)
@@ -255,7 +256,7 @@ class Store:
         taken = _ts(taken_at)
         values = {"env": env, "fingerprint": fingerprint, "taken_at": taken, "confirmed_at": taken,
                   "server_fingerprint": server_fingerprint, "body": body}  # fmt: skip
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             if conn.execute(_TOUCH, values).rowcount:
                 return False
             _insert(conn, "snapshots", values)
@@ -266,7 +267,7 @@ class Store:
         """Note that the cheap path found `env` still at `fingerprint`; False if that one is not stored."""
         values = {"env": env, "fingerprint": fingerprint, "confirmed_at": _ts(at),
                   "server_fingerprint": server_fingerprint}  # fmt: skip
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             return conn.execute(_TOUCH, values).rowcount == 1
 
     def record_check(self, *, run_id: str, job: str, comparison: str, reference: str, target: str,
@@ -283,7 +284,7 @@ class Store:
             "reference_fingerprint": reference_fingerprint, "target_fingerprint": target_fingerprint,
             "report": json.dumps(report, ensure_ascii=False, separators=(",", ":"))}  # fmt: skip
         summary = _json(drift_summary or {})
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             change = _episode_effect(conn, comparison, values["started_at"], in_sync, summary)
             values["episode_id"] = change.episode.id if change.episode else None
             _insert(conn, "checks", values)
@@ -293,36 +294,36 @@ class Store:
         """Delete history older than `retention`, but never an open episode, a first-seen migration,
         a snapshot a kept row names, or an environment's latest snapshot; returns rows deleted."""
         cutoff = _ts(now - retention)
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             return sum(conn.execute(sql, {"cutoff": cutoff}).rowcount for sql in _PRUNE)
 
     # --- reads ----------------------------------------------------------------------------------
 
     def latest_check(self, comparison: str) -> CheckRow | None:
-        return self._first(CheckRow, f"{_CHECKS} AND comparison = :c {_NEWEST}", c=comparison)
+        return self.first(CheckRow, f"{_CHECKS} AND comparison = :c {_NEWEST}", c=comparison)
 
     def latest_checks(self) -> dict[str, CheckRow]:
         """The latest check of each comparison that has one."""
-        return {row.comparison: row for row in self._all(CheckRow, _LATEST_CHECKS)}
+        return {row.comparison: row for row in self.rows(CheckRow, _LATEST_CHECKS)}
 
     def last_success(self, comparison: str) -> datetime | None:
         """When the latest check that could compare the two environments started."""
-        row = self._first(CheckRow, f"{_CHECKS} AND comparison = :c AND in_sync IS NOT NULL {_NEWEST}",
+        row = self.first(CheckRow, f"{_CHECKS} AND comparison = :c AND in_sync IS NOT NULL {_NEWEST}",
                           c=comparison)  # fmt: skip
         return None if row is None else row.started_at
 
     def checks(self, since: datetime, until: datetime, comparison: str | None = None) -> list[CheckRow]:
         """Checks started in [since, until), oldest first."""
-        return self._all(CheckRow, f"{_CHECKS} AND started_at >= :since AND started_at < :until "
+        return self.rows(CheckRow, f"{_CHECKS} AND started_at >= :since AND started_at < :until "
                                    "AND (:c IS NULL OR comparison = :c) ORDER BY started_at, id",
                          since=_ts(since), until=_ts(until), c=comparison)  # fmt: skip
 
     def open_episode(self, comparison: str) -> Episode | None:
-        return self._first(Episode, _OPEN_EPISODE, c=comparison)
+        return self.first(Episode, _OPEN_EPISODE, c=comparison)
 
     def episodes(self, since: datetime, until: datetime, comparison: str | None = None) -> list[Episode]:
         """Episodes that overlap [since, until), oldest first."""
-        return self._all(Episode, "SELECT * FROM episodes WHERE opened_at < :until "
+        return self.rows(Episode, "SELECT * FROM episodes WHERE opened_at < :until "
                                   "AND (resolved_at IS NULL OR resolved_at > :since) "
                                   "AND (:c IS NULL OR comparison = :c) ORDER BY opened_at, id",
                          since=_ts(since), until=_ts(until), c=comparison)  # fmt: skip
@@ -330,12 +331,12 @@ class Store:
     def environment_checks(self, since: datetime, until: datetime,
                            env: str | None = None) -> list[EnvironmentCheck]:  # fmt: skip
         """Environment reads in [since, until), oldest first."""
-        return self._all(EnvironmentCheck, "SELECT * FROM environment_checks WHERE at >= :since "
+        return self.rows(EnvironmentCheck, "SELECT * FROM environment_checks WHERE at >= :since "
                                            "AND at < :until AND (:env IS NULL OR env = :env) ORDER BY at, id",
                          since=_ts(since), until=_ts(until), env=env)  # fmt: skip
 
     def latest_environment(self, env: str) -> EnvironmentCheck | None:
-        return self._first(EnvironmentCheck, "SELECT * FROM environment_checks WHERE env = :env "
+        return self.first(EnvironmentCheck, "SELECT * FROM environment_checks WHERE env = :env "
                                              "ORDER BY at DESC, id DESC LIMIT 1", env=env)  # fmt: skip
 
     def consecutive_failures(self, env: str) -> int:
@@ -344,16 +345,16 @@ class Store:
             return int(conn.execute(_FAILURES, {"env": env}).fetchone()[0])
 
     def migrations_seen(self, env: str | None = None) -> list[SeenMigration]:
-        return self._all(SeenMigration, "SELECT * FROM migrations_seen WHERE (:env IS NULL OR env = :env) "
+        return self.rows(SeenMigration, "SELECT * FROM migrations_seen WHERE (:env IS NULL OR env = :env) "
                                         "ORDER BY env, first_seen_at, migration_id", env=env)  # fmt: skip
 
     def latest_snapshot(self, env: str) -> StoredSnapshot | None:
         """The stored snapshot `env` was most recently found at."""
-        return self._first(StoredSnapshot, f"{_SNAPSHOTS} WHERE env = :env {_LATEST_FIRST} LIMIT 1",
+        return self.first(StoredSnapshot, f"{_SNAPSHOTS} WHERE env = :env {_LATEST_FIRST} LIMIT 1",
                            env=env)  # fmt: skip
 
     def snapshot(self, env: str, fingerprint: str) -> StoredSnapshot | None:
-        return self._first(StoredSnapshot, f"{_SNAPSHOTS} WHERE env = :env AND fingerprint = :fp",
+        return self.first(StoredSnapshot, f"{_SNAPSHOTS} WHERE env = :env AND fingerprint = :fp",
                            env=env, fp=fingerprint)  # fmt: skip
 
 

@@ -76,3 +76,23 @@ CREATE TABLE migrations_seen (
     first_seen_at REAL NOT NULL,
     PRIMARY KEY (env, migration_id)
 ) WITHOUT ROWID;
+
+-- version 2
+-- The Slack outbox: every alert driftwatch decided to send, kept until Slack accepted it.
+-- `dedupe_key` names the decision (an episode's opening, its nth change, a reminder slot...),
+-- so a restart that re-derives the same decision finds it here and sends nothing twice.
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    comparison TEXT,                     -- NULL for alerts about an environment or the week
+    kind TEXT NOT NULL,                  -- opened, changed, reminder, resolved, unreachable, ...
+    severity TEXT NOT NULL,              -- info, warning, critical
+    created_at REAL NOT NULL,
+    channel TEXT,                        -- NULL: the configured default (or the webhook's own)
+    payload TEXT NOT NULL,               -- JSON: {"text", "blocks"} as sent
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at REAL                         -- NULL until Slack accepted it
+);
+CREATE INDEX alerts_pending ON alerts (id) WHERE sent_at IS NULL;
+CREATE INDEX alerts_by_comparison ON alerts (comparison, created_at);

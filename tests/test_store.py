@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import driftwatch.store as store_module
 from driftwatch.model import CheckFailure
 from driftwatch.render import json as render_json
 from driftwatch.store import CheckRow, EpisodeChange, Store, StoreError
@@ -293,13 +294,14 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     """A database a newer driftwatch migrated is refused with both versions named."""
     Store.open(tmp_path).close()
     with sqlite3.connect(tmp_path / "history.db") as conn:
-        conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+        conn.execute("UPDATE meta SET value = '70' WHERE key = 'schema_version'")
     conn.close()
+    known = len(store_module._migrations())
     with pytest.raises(StoreError) as caught:
         Store.open(tmp_path)
     assert str(caught.value) == (f"{tmp_path / 'history.db'} was written by a newer driftwatch "
-                                 "(schema 7, this one knows 1); upgrade driftwatch or point state_dir "
-                                 "elsewhere")  # fmt: skip
+                                 f"(schema 70, this one knows {known}); upgrade driftwatch or point "
+                                 "state_dir elsewhere")  # fmt: skip
 
 
 def test_state_dir_that_cannot_be_created(tmp_path: Path) -> None:
