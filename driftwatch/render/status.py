@@ -33,6 +33,8 @@ class ComparisonStatus:
 def _when(at: datetime | None, now: datetime) -> str:
     if at is None:
         return "never"
+    if now - at < timedelta(minutes=1):
+        return f"{at:%Y-%m-%d %H:%M} UTC (just now)"
     return f"{at:%Y-%m-%d %H:%M} UTC ({_age(now - at)} ago)"
 
 
@@ -40,8 +42,9 @@ def _age(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = [f"{days} d"] if days else []
-    return " ".join([*parts, f"{hours} h", f"{mins} min"] if not days else [*parts, f"{hours} h"])
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {mins} min" if hours else f"{mins} min"
 
 
 def _state(s: ComparisonStatus) -> str:
