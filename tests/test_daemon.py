@@ -16,6 +16,7 @@ from driftwatch.demo import scenario
 from driftwatch.metrics import registry
 from driftwatch.server import Endpoints, HttpServer
 from driftwatch.store import Store
+from tests.support.configs import write_config
 from tests.support.pgserver import PgServer, embedded_bin_dir, running_server
 
 pytestmark = pytest.mark.pg
@@ -36,22 +37,8 @@ class Clock:
 
 
 def config_for(tmp_path: Path, dsns: dict[str, str], extra: str = "") -> Config:
-    envs = "".join(f'[environments.{n}]\ndsn = "{d}"\npassword_env = "DB_PASSWORD"\nconnect_timeout = 2\n\n'
-                   for n, d in dsns.items())
-    path = tmp_path / "driftwatch.toml"
-    path.write_text(envs + """
-[[comparisons]]
-reference = "uat"
-target = "staging"
-critical_tables = ["users", "wallets", "transactions", "beneficiaries", "beneficiary_service_accounts"]
-
-[metrics]
-listen = "127.0.0.1:0"
-
-[state]
-state_dir = "state"
-""" + extra)
-    return load(path)
+    sections = '[metrics]\nlisten = "127.0.0.1:0"\n\n[state]\nstate_dir = "state"\n' + extra
+    return load(write_config(tmp_path, dsns, sections, env_extra="connect_timeout = 2"))
 
 
 @pytest.fixture

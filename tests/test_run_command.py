@@ -19,28 +19,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from driftwatch.cli import run
 from driftwatch.demo import scenario
+from tests.support.configs import write_config
 from tests.support.pgserver import PgServer
 
 pytestmark = pytest.mark.pg
 DRIFTWATCH = str(Path(sys.executable).parent / "driftwatch")
 
 
-def write_config(tmp_path: Path, dsns: dict[str, str], env_extra: str = "") -> Path:
-    envs = "".join(f'[environments.{n}]\ndsn = "{d}"\npassword_env = "DB_PASSWORD"\n{env_extra}\n'
-                   for n, d in dsns.items())
-    path = tmp_path / "driftwatch.toml"
-    path.write_text(envs + """
-[[comparisons]]
-reference = "uat"
-target = "staging"
-
-[schedule]
-shutdown_timeout_seconds = 30
-
-[metrics]
-listen = "127.0.0.1:0"
-""")
-    return path
+def config_file(tmp_path: Path, dsns: dict[str, str], env_extra: str = "") -> Path:
+    sections = '[schedule]\nshutdown_timeout_seconds = 30\n\n[metrics]\nlisten = "127.0.0.1:0"\n'
+    return write_config(tmp_path, dsns, sections, env_extra=env_extra, critical="[]")
 
 
 class Daemon:
@@ -101,7 +89,7 @@ def test_serves_metrics_health_and_status(
     pg: PgServer, runbook: dict[str, str], tmp_path: Path, daemon_factory: Callable[[Path], Daemon]
 ) -> None:
     """The daemon checks at start, /readyz turns 200, /metrics has the drift, status reads it."""
-    config = write_config(tmp_path, {n: pg.dsn(db) for n, db in runbook.items()})
+    config = config_file(tmp_path, {n: pg.dsn(db) for n, db in runbook.items()})
     daemon = daemon_factory(config)
     daemon.wait_for("daemon.started")
     assert daemon.get("/healthz") == (200, "ok\n")
@@ -131,7 +119,7 @@ def test_sigterm_during_a_check_lets_it_finish(
     pg: PgServer, runbook: dict[str, str], tmp_path: Path, daemon_factory: Callable[[Path], Daemon]
 ) -> None:
     """SIGTERM while a check waits on a lock: no new work, the check finishes, exit 0."""
-    config = write_config(tmp_path, {n: pg.dsn(db) for n, db in runbook.items()},
+    config = config_file(tmp_path, {n: pg.dsn(db) for n, db in runbook.items()},
                           env_extra="lock_timeout = 20\n")
     blocker = psycopg.connect(pg.dsn(runbook["staging"]), password=pg.password)
     blocker.execute('LOCK TABLE "SequelizeMeta" IN ACCESS EXCLUSIVE MODE')  # held until commit
@@ -154,7 +142,7 @@ def test_sigterm_during_a_check_lets_it_finish(
 
 def test_unreadable_state_file_is_one_sentence(tmp_path: Path, admin_password: str) -> None:
     """A state file that is not a history database: exit 2, the file named, nothing overwritten."""
-    config = write_config(tmp_path, {"uat": "host=/nonexistent dbname=a",
+    config = config_file(tmp_path, {"uat": "host=/nonexistent dbname=a",
                                      "staging": "host=/nonexistent dbname=b"})
     state = tmp_path / "driftwatch-state"
     state.mkdir()

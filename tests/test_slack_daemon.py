@@ -16,6 +16,7 @@ from driftwatch.daemon import Daemon
 from driftwatch.demo import scenario
 from driftwatch.outbox import Outbox
 from driftwatch.store import Store
+from tests.support.configs import write_config
 from tests.support.pgserver import PgServer, free_port
 from tests.support.slack_server import TOKEN, Reply, SlackServer
 
@@ -39,16 +40,7 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackServer]:
 
 
 def config_for(tmp_path: Path, dsns: dict[str, str], slack: SlackServer, extra: str = "") -> Config:
-    envs = "".join(f'[environments.{n}]\ndsn = "{d}"\npassword_env = "DB_PASSWORD"\nconnect_timeout = 2\n\n'
-                   for n, d in dsns.items())
-    path = tmp_path / "driftwatch.toml"
-    path.write_text(envs + f"""
-[[comparisons]]
-reference = "uat"
-target = "staging"
-critical_tables = ["users", "wallets"]
-
-[state]
+    sections = f"""[state]
 state_dir = "state"
 
 [slack]
@@ -57,7 +49,9 @@ channel = "#platform"
 api_url = "{slack.url}"
 remind_every_hours = 24
 dashboard_url = "https://grafana.example.com/d/driftwatch"
-{extra}""")
+{extra}"""
+    path = write_config(tmp_path, dsns, sections, env_extra="connect_timeout = 2",
+                        critical='["users", "wallets"]')  # fmt: skip
     return load(path)
 
 
