@@ -105,8 +105,8 @@ def machine(server: PgServer) -> dict[str, Any]:
 def driftwatch_source(executable: str) -> dict[str, Any]:
     """Which driftwatch is measured: its commit, its catalog query files, uncommitted edits if any.
 
-    setup_driftwatch.sh pins a commit in a venv of its own (DRIFTWATCH_COMMIT beside bin/);
-    otherwise it is this work tree, perhaps mid-edit.
+    setup_driftwatch.sh pins a commit, or a copy of the work tree (--worktree), in a venv of
+    its own (DRIFTWATCH_COMMIT beside bin/); otherwise it is this work tree, perhaps mid-edit.
     """
     bin_dir = Path(executable).parent
     listing = subprocess.run(  # noqa: S603 - our own venv's python
@@ -117,6 +117,9 @@ def driftwatch_source(executable: str) -> dict[str, Any]:
     pinned = bin_dir.parent / "DRIFTWATCH_COMMIT"
     if pinned.exists():
         commit, edits = pinned.read_text().strip(), []
+        changes = bin_dir.parent / "DRIFTWATCH_CHANGES"  # setup_driftwatch.sh --worktree
+        if changes.exists():
+            edits = changes.read_text().splitlines()
     else:
         commit = git("rev-parse", "HEAD")
         edits = git("status", "--porcelain", "--", "driftwatch").splitlines()

@@ -47,6 +47,7 @@ def instrumented(queries: Queries, timers: dict[str, float]) -> Iterator[None]:
     `fetchall` counts only the time beyond that wait: turning result rows into dicts.
     """
     execute, fetchall, wait = psycopg.Cursor.execute, psycopg.Cursor.fetchall, psycopg.Connection.wait
+    stream = psycopg.Cursor.stream
     read_schema = catalog.read_schema
     for key in ("wait", "fetchall", "read_schema", "depth"):
         timers[key] = 0.0
@@ -71,7 +72,12 @@ def instrumented(queries: Queries, timers: dict[str, float]) -> Iterator[None]:
         queries.append((query if isinstance(query, bytes) else str(query).encode(), params))
         return execute(self, query, params, **kwargs)
 
+    def recording_stream(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        queries.append((query if isinstance(query, bytes) else str(query).encode(), params))
+        return stream(self, query, params, **kwargs)
+
     psycopg.Cursor.execute = recording_execute  # type: ignore[method-assign] # measuring only
+    psycopg.Cursor.stream = recording_stream  # type: ignore[method-assign] # the big kinds
     psycopg.Cursor.fetchall = timed("fetchall", fetchall)  # type: ignore[method-assign]
     psycopg.Connection.wait = timed("wait", wait)  # type: ignore[method-assign]
     catalog.read_schema = timed("read_schema", read_schema)
@@ -79,6 +85,7 @@ def instrumented(queries: Queries, timers: dict[str, float]) -> Iterator[None]:
         yield
     finally:
         psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+        psycopg.Cursor.stream = stream  # type: ignore[method-assign]
         psycopg.Cursor.fetchall = fetchall  # type: ignore[method-assign]
         psycopg.Connection.wait = wait  # type: ignore[method-assign]
         catalog.read_schema = read_schema
@@ -106,7 +113,8 @@ def server_times(dsn: str, queries: Queries) -> list[tuple[str, float, float, in
     bodies = {
         f.name: f.read_bytes().strip()
         for f in folder.iterdir()
-        if f.name.endswith(".sql") and f.name != "namespaces.sql"
+        # The shared CTEs (namespaces, ext_members, index_options) prefix every query.
+        if f.name.endswith(".sql") and f.name not in catalog._SHARED_FILES.values()
     }
     found = []
     with psycopg.connect(dsn, autocommit=True) as conn:

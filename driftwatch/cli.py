@@ -20,18 +20,17 @@ from driftwatch.config import (
     SchemaSettings,
 )
 from driftwatch.config import load as load_config
-from driftwatch.connect import CheckError
+from driftwatch.errors import UserError
 from driftwatch.migrations.settings import MigrationSettings
 from driftwatch.model import KINDS, PLURALS, Drift, Outcome, Snapshot
 from driftwatch.render import json as json_report
 from driftwatch.render.terminal import Style, render
 from driftwatch.secrets import redact_text
-from driftwatch.store import StoreError
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A mistake in the command line; the message is the one sentence shown."""
 
 
@@ -264,7 +263,7 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         err.write("driftwatch: the configuration has problems:\n")
         err.write("".join(f"  - {p}\n" for p in e.problems))
         return EXIT_ERROR
-    except (CheckError, UsageError, snapshot_file.SnapshotFileError, StoreError) as e:
+    except UserError as e:
         # Each carries one sentence that is safe to show (CheckError's is its .message).
         err.write(f"driftwatch: {e}\n")
         return EXIT_ERROR

@@ -11,6 +11,7 @@ import psycopg
 import psycopg.conninfo
 
 from driftwatch.config import Environment
+from driftwatch.errors import UserError
 from driftwatch.secrets import address, redact_text
 
 APPLICATION_NAME = "driftwatch"
@@ -19,7 +20,7 @@ REASONS = ("refused", "auth", "unknown_database", "unknown_role", "permission", 
            "unreachable", "error")  # fmt: skip
 
 
-class CheckError(Exception):
+class CheckError(UserError):
     """An environment could not be read; `message` is safe to show (no password)."""
 
     def __init__(self, reason: str, message: str) -> None:

@@ -9,8 +9,10 @@ misread.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 # Standard crontab numbering: 0 (or 7) is Sunday.
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -38,6 +40,10 @@ class Cron:
     day_of_week: str  # "mon,wed" or "*"
 
     def trigger(self, timezone: str) -> CronTrigger:
+        # Imported here: config validation parses cron lines, and `driftwatch diff` should
+        # not pay for loading APScheduler.
+        from apscheduler.triggers.cron import CronTrigger  # noqa: PLC0415
+
         return CronTrigger(minute=self.minute, hour=self.hour, day=self.day, month=self.month,
                            day_of_week=self.day_of_week, timezone=timezone)  # fmt: skip
 

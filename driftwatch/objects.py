@@ -17,6 +17,38 @@ def qualify(*parts: str) -> str:
     return ".".join(parts)
 
 
+class _InSchema:
+    """Objects named within a schema: key `schema.name`, owned by the schema."""
+
+    __slots__ = ()
+    schema: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return qualify(self.schema, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.schema
+
+
+class _OnTable:
+    """Objects that belong to a table: key `schema.table.name`, owned by the table."""
+
+    __slots__ = ()
+    table: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return qualify(self.table, self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.table
+
+
 @dataclass(frozen=True, slots=True)
 class Schema:
     """A namespace, keyed by its name."""
@@ -54,7 +86,7 @@ class Extension:
 
 
 @dataclass(frozen=True, slots=True)
-class Type:
+class Type(_InSchema):
     """A user-defined type: enum (values in order), domain, composite or range."""
 
     kind: ClassVar[str] = "type"
@@ -69,17 +101,9 @@ class Type:
     checks: tuple[str, ...] = ()  # domain CHECK expressions, sorted
     attributes: tuple[str, ...] = ()  # composite: "name type" in order
 
-    @property
-    def key(self) -> str:
-        return qualify(self.schema, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.schema
-
 
 @dataclass(frozen=True, slots=True)
-class Sequence:
+class Sequence(_InSchema):
     """A standalone sequence; serial and identity sequences belong to their column instead."""
 
     kind: ClassVar[str] = "sequence"
@@ -94,17 +118,9 @@ class Sequence:
     cache: int
     cycle: bool
 
-    @property
-    def key(self) -> str:
-        return qualify(self.schema, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.schema
-
 
 @dataclass(frozen=True, slots=True)
-class Table:
+class Table(_InSchema):
     """A table, keyed by `schema.name`; its columns and constraints are separate objects."""
 
     kind: ClassVar[str] = "table"
@@ -119,17 +135,9 @@ class Table:
     rls_enabled: bool = False
     rls_forced: bool = False
 
-    @property
-    def key(self) -> str:
-        return qualify(self.schema, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.schema
-
 
 @dataclass(frozen=True, slots=True)
-class Column:
+class Column(_OnTable):
     """A table column, keyed by `schema.table.column`."""
 
     kind: ClassVar[str] = "column"
@@ -146,17 +154,9 @@ class Column:
     # kept for display but left out of comparisons.
     position: int = field(default=0, compare=False)
 
-    @property
-    def key(self) -> str:
-        return qualify(self.table, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.table
-
 
 @dataclass(frozen=True, slots=True)
-class Constraint:
+class Constraint(_OnTable):
     """A table constraint, keyed by `schema.table.constraint`; NOT NULL lives on the column."""
 
     kind: ClassVar[str] = "constraint"
@@ -174,14 +174,6 @@ class Constraint:
     deferrable: bool = False
     initially_deferred: bool = False
     validated: bool = True  # False for NOT VALID
-
-    @property
-    def key(self) -> str:
-        return qualify(self.table, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.table
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +202,7 @@ class Index:
 
 
 @dataclass(frozen=True, slots=True)
-class View:
+class View(_InSchema):
     """A view, keyed by `schema.name`; its definition compared in normalised form."""
 
     kind: ClassVar[str] = "view"
@@ -219,17 +211,9 @@ class View:
     name: str
     definition: str
 
-    @property
-    def key(self) -> str:
-        return qualify(self.schema, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.schema
-
 
 @dataclass(frozen=True, slots=True)
-class MaterializedView:
+class MaterializedView(_InSchema):
     """A materialized view; its indexes are Index objects."""
 
     kind: ClassVar[str] = "materialized_view"
@@ -237,14 +221,6 @@ class MaterializedView:
     schema: str
     name: str
     definition: str
-
-    @property
-    def key(self) -> str:
-        return qualify(self.schema, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +250,7 @@ class Function:
 
 
 @dataclass(frozen=True, slots=True)
-class Trigger:
+class Trigger(_OnTable):
     """A trigger, keyed by `schema.table.trigger`."""
 
     kind: ClassVar[str] = "trigger"
@@ -288,17 +264,9 @@ class Trigger:
     when: str | None = None
     enabled: str = "origin"  # origin, always, replica, disabled
 
-    @property
-    def key(self) -> str:
-        return qualify(self.table, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.table
-
 
 @dataclass(frozen=True, slots=True)
-class Policy:
+class Policy(_OnTable):
     """A row-level security policy, keyed by `schema.table.policy`."""
 
     kind: ClassVar[str] = "policy"
@@ -310,14 +278,6 @@ class Policy:
     roles: tuple[str, ...]
     using: str | None = None
     with_check: str | None = None
-
-    @property
-    def key(self) -> str:
-        return qualify(self.table, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.table
 
 
 SchemaObject = (

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from driftwatch.errors import UserError
 from driftwatch.model import Snapshot
 from driftwatch.objects import CLASSES, KINDS, SchemaObject
 
@@ -25,7 +26,7 @@ _TOP_LEVEL = ("format", "fingerprint", "objects", "annotations", *_HEADER)
 T = TypeVar("T")
 
 
-class SnapshotFileError(Exception):
+class SnapshotFileError(UserError):
     """A snapshot file or document that cannot be used; the message is one sentence."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from driftwatch.errors import UserError
 from driftwatch.store_rows import (
     CheckRow,
     EnvironmentCheck,
@@ -38,7 +39,7 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 T = TypeVar("T")
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """The history database cannot be used; the message names the file and the fix."""
 
 
