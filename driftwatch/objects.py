@@ -1,8 +1,9 @@
 """Schema object kinds: frozen dataclasses keyed by qualified name, one per kind of the contract.
 
 Every class has `kind`, `key_fields` (the fields its key is made of, never reported as
-attributes), `key` (the contract's qualified name) and `parent` (the key of the object that
-owns it, so a missing table is reported once, not once per column). Fields with
+attributes) and `owner_field`; from them come `key` (the contract's qualified name) and
+`parent` (the key of the object that owns it, so a missing table is reported once, not once
+per column). Fields with
 `compare=False` are kept for display but are never drift.
 """
 
@@ -17,57 +18,33 @@ def qualify(*parts: str) -> str:
     return ".".join(parts)
 
 
-class _InSchema:
-    """Objects named within a schema: key `schema.name`, owned by the schema."""
+class _Keyed:
+    """Key and owner derived from class data: `key_fields` joined, and the `owner_field` value."""
 
     __slots__ = ()
-    schema: str
-    name: str
+    key_fields: ClassVar[tuple[str, ...]]
+    owner_field: ClassVar[str | None] = None
 
     @property
     def key(self) -> str:
-        return qualify(self.schema, self.name)
+        return qualify(*(getattr(self, f) for f in self.key_fields))
 
     @property
     def parent(self) -> str | None:
-        return self.schema
-
-
-class _OnTable:
-    """Objects that belong to a table: key `schema.table.name`, owned by the table."""
-
-    __slots__ = ()
-    table: str
-    name: str
-
-    @property
-    def key(self) -> str:
-        return qualify(self.table, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.table
+        return getattr(self, self.owner_field) if self.owner_field else None
 
 
 @dataclass(frozen=True, slots=True)
-class Schema:
+class Schema(_Keyed):
     """A namespace, keyed by its name."""
 
     kind: ClassVar[str] = "schema"
     key_fields: ClassVar[tuple[str, ...]] = ("name",)
     name: str
 
-    @property
-    def key(self) -> str:
-        return self.name
-
-    @property
-    def parent(self) -> str | None:
-        return None
-
 
 @dataclass(frozen=True, slots=True)
-class Extension:
+class Extension(_Keyed):
     """An installed extension; its member objects are never listed separately."""
 
     kind: ClassVar[str] = "extension"
@@ -76,21 +53,14 @@ class Extension:
     version: str
     schema: str = field(compare=False, default="public")
 
-    @property
-    def key(self) -> str:
-        return self.name
-
-    @property
-    def parent(self) -> str | None:
-        return None
-
 
 @dataclass(frozen=True, slots=True)
-class Type(_InSchema):
+class Type(_Keyed):
     """A user-defined type: enum (values in order), domain, composite or range."""
 
     kind: ClassVar[str] = "type"
     key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
+    owner_field: ClassVar[str | None] = "schema"
     schema: str
     name: str
     type_kind: str  # enum, domain, composite, range
@@ -103,11 +73,12 @@ class Type(_InSchema):
 
 
 @dataclass(frozen=True, slots=True)
-class Sequence(_InSchema):
+class Sequence(_Keyed):
     """A standalone sequence; serial and identity sequences belong to their column instead."""
 
     kind: ClassVar[str] = "sequence"
     key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
+    owner_field: ClassVar[str | None] = "schema"
     schema: str
     name: str
     data_type: str
@@ -120,11 +91,12 @@ class Sequence(_InSchema):
 
 
 @dataclass(frozen=True, slots=True)
-class Table(_InSchema):
+class Table(_Keyed):
     """A table, keyed by `schema.name`; its columns and constraints are separate objects."""
 
     kind: ClassVar[str] = "table"
     key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
+    owner_field: ClassVar[str | None] = "schema"
     schema: str
     name: str
     relkind: str = "regular"  # regular, partitioned, unlogged, foreign
@@ -137,11 +109,12 @@ class Table(_InSchema):
 
 
 @dataclass(frozen=True, slots=True)
-class Column(_OnTable):
+class Column(_Keyed):
     """A table column, keyed by `schema.table.column`."""
 
     kind: ClassVar[str] = "column"
     key_fields: ClassVar[tuple[str, ...]] = ("table", "name")
+    owner_field: ClassVar[str | None] = "table"
     table: str  # qualified name of the owning table
     name: str
     type: str
@@ -156,11 +129,12 @@ class Column(_OnTable):
 
 
 @dataclass(frozen=True, slots=True)
-class Constraint(_OnTable):
+class Constraint(_Keyed):
     """A table constraint, keyed by `schema.table.constraint`; NOT NULL lives on the column."""
 
     kind: ClassVar[str] = "constraint"
     key_fields: ClassVar[tuple[str, ...]] = ("table", "name")
+    owner_field: ClassVar[str | None] = "table"
     table: str
     name: str
     constraint_type: str  # primary key, unique, foreign key, check, exclusion
@@ -177,11 +151,12 @@ class Constraint(_OnTable):
 
 
 @dataclass(frozen=True, slots=True)
-class Index:
+class Index(_Keyed):
     """An index that does not back a constraint, keyed by `schema.index`."""
 
     kind: ClassVar[str] = "index"
     key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
+    owner_field: ClassVar[str | None] = "table"
     schema: str
     name: str
     table: str  # qualified table (or materialized view) it indexes
@@ -192,43 +167,38 @@ class Index:
     predicate: str | None = None
     nulls_not_distinct: bool = False
 
-    @property
-    def key(self) -> str:
-        return qualify(self.schema, self.name)
-
-    @property
-    def parent(self) -> str | None:
-        return self.table
-
 
 @dataclass(frozen=True, slots=True)
-class View(_InSchema):
+class View(_Keyed):
     """A view, keyed by `schema.name`; its definition compared in normalised form."""
 
     kind: ClassVar[str] = "view"
     key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
+    owner_field: ClassVar[str | None] = "schema"
     schema: str
     name: str
     definition: str
 
 
 @dataclass(frozen=True, slots=True)
-class MaterializedView(_InSchema):
+class MaterializedView(_Keyed):
     """A materialized view; its indexes are Index objects."""
 
     kind: ClassVar[str] = "materialized_view"
     key_fields: ClassVar[tuple[str, ...]] = ("schema", "name")
+    owner_field: ClassVar[str | None] = "schema"
     schema: str
     name: str
     definition: str
 
 
 @dataclass(frozen=True, slots=True)
-class Function:
+class Function(_Keyed):
     """A function or procedure, keyed by `schema.name(argument types)`."""
 
     kind: ClassVar[str] = "function"
     key_fields: ClassVar[tuple[str, ...]] = ("schema", "name", "arguments")
+    owner_field: ClassVar[str | None] = "schema"
     schema: str
     name: str
     arguments: str  # identity argument types, e.g. "numeric, integer"
@@ -244,17 +214,14 @@ class Function:
     def key(self) -> str:
         return f"{qualify(self.schema, self.name)}({self.arguments})"
 
-    @property
-    def parent(self) -> str | None:
-        return self.schema
-
 
 @dataclass(frozen=True, slots=True)
-class Trigger(_OnTable):
+class Trigger(_Keyed):
     """A trigger, keyed by `schema.table.trigger`."""
 
     kind: ClassVar[str] = "trigger"
     key_fields: ClassVar[tuple[str, ...]] = ("table", "name")
+    owner_field: ClassVar[str | None] = "table"
     table: str
     name: str
     timing: str  # before, after, instead of
@@ -266,11 +233,12 @@ class Trigger(_OnTable):
 
 
 @dataclass(frozen=True, slots=True)
-class Policy(_OnTable):
+class Policy(_Keyed):
     """A row-level security policy, keyed by `schema.table.policy`."""
 
     kind: ClassVar[str] = "policy"
     key_fields: ClassVar[tuple[str, ...]] = ("table", "name")
+    owner_field: ClassVar[str | None] = "table"
     table: str
     name: str
     command: str  # all, select, insert, update, delete
