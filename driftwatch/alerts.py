@@ -116,6 +116,15 @@ def _comparison_alert(
     return "", None
 
 
+def preview_alert(reference: str, target: str, report: Mapping[str, Any], now: datetime,
+                  settings: SlackSettings) -> Alert:  # fmt: skip
+    """The "drift opened" alert a check's report would produce now (notify preview, the demo)."""
+    severity: Severity = "critical" if drift_severity(report) == "critical" else "warning"
+    return Alert("opened", severity, reference, target, now, report=report,
+                 mention=settings.mention_on_critical if severity == "critical" else None,
+                 dashboard_url=settings.dashboard_url, report_url=settings.report_base_url)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class EnvironmentFacts:
     """What the policy needs about one environment after a run."""

@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _snapshot_parser(sub, config_help)
     _daemon_parsers(sub, config_help)
+    _demo_parser(sub)
     cfg = sub.add_parser("check-config", help="validate the config file without connecting")
     cfg.add_argument("--config", type=Path, help=config_help)
     return p
@@ -93,6 +94,17 @@ def _snapshot_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
     snap.add_argument("--config", type=Path, help=config_help)
     snap.add_argument("--migrations-tool", choices=MIGRATION_TOOLS, help=(
         "with a DSN: default sequelize; with an ENV: overrides [migrations] tool"))  # fmt: skip
+
+
+def _demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser("demo", help="the whole loop on an embedded PostgreSQL (needs the demo extra)")
+    demo.add_argument("--serve", action="store_true",
+                      help="keep the daemon and its HTTP port running until Ctrl-C")  # fmt: skip
+    demo.add_argument("--keep", action="store_true",
+                      help="leave the databases running and print their DSNs and config")  # fmt: skip
+    demo.add_argument("--metrics-port", type=int, default=9632, metavar="PORT",
+                      help="HTTP port for /metrics (another is picked if taken; default 9632)")  # fmt: skip
+    demo.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
 
 def _output_flags(p: argparse.ArgumentParser) -> None:
@@ -247,8 +259,15 @@ def _notify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return handler(config, args, out, err)
 
 
+def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from driftwatch.demo import run as demo  # noqa: PLC0415 - the daemon's modules, only here
+
+    color = args.color == "always" or (args.color == "auto" and out.isatty())
+    return demo.run(out, demo.Options(args.serve, args.keep, color, args.metrics_port))
+
+
 COMMANDS = {"check": _check, "diff": _diff, "snapshot": _snapshot, "check-config": _check_config,
-            "run": _run, "status": _status, "notify": _notify}  # fmt: skip
+            "run": _run, "status": _status, "notify": _notify, "demo": _demo}  # fmt: skip
 
 
 def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:

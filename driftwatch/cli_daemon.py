@@ -88,9 +88,9 @@ def notify_test(config: Config, args: argparse.Namespace, out: TextIO, err: Text
 def notify_preview(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Check one comparison now and print the Slack message it would produce, without sending."""
     from driftwatch import pipeline  # noqa: PLC0415
-    from driftwatch.alerts import Severity, drift_severity  # noqa: PLC0415
+    from driftwatch.alerts import preview_alert  # noqa: PLC0415
     from driftwatch.model import Drift  # noqa: PLC0415
-    from driftwatch.render.slack import Alert, build_message  # noqa: PLC0415
+    from driftwatch.render.slack import build_message  # noqa: PLC0415
 
     comparison = config.comparison(args.comparison)
     if comparison is None:
@@ -105,11 +105,8 @@ def notify_preview(config: Config, args: argparse.Namespace, out: TextIO, err: T
         out.write(f"{comparison.target} is in sync with {comparison.reference}: no alert would be sent.\n")
         return 0
     report = json_report.report(outcome)
-    severity: Severity = "critical" if drift_severity(report) == "critical" else "warning"
-    alert = Alert("opened", severity, comparison.reference, comparison.target, datetime.now(UTC),
-                  report=report, mention=config.slack.mention_on_critical if severity == "critical"
-                  else None, dashboard_url=config.slack.dashboard_url,
-                  report_url=config.slack.report_base_url)  # fmt: skip
+    alert = preview_alert(comparison.reference, comparison.target, report, datetime.now(UTC),
+                          config.slack)  # fmt: skip
     message = build_message(alert)
     out.write(json_report.dumps({"text": message.text, "blocks": list(message.blocks)}) + "\n")
     out.write("\n--- plain-text fallback ---\n" + message.text + "\n")
