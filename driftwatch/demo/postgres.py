@@ -49,7 +49,7 @@ def bin_dir() -> Path:
     return found[0]
 
 
-def _service_user() -> str | None:
+def service_user() -> str | None:
     """PostgreSQL refuses to run as root: as root, run it as `postgres` (or a user we add)."""
     if os.geteuid() != 0:
         return None
@@ -62,7 +62,7 @@ def _service_user() -> str | None:
     return "embedded_postgres"
 
 
-def _reachable_bin_dir(binaries: Path, user: str | None, scratch: Path) -> Path:
+def reachable_bin_dir(binaries: Path, user: str | None, scratch: Path) -> Path:
     """`binaries`, or a copy `user` can execute (a venv under /root is closed to other users)."""
     if user is None:
         return binaries
@@ -151,7 +151,7 @@ class DemoServer:
 
 def prepare(root: Path, port: int = 0) -> DemoServer:
     """A server ready to start in `root` (which the caller owns and deletes)."""
-    user = _service_user()
+    user = service_user()
     root.chmod(0o755)
-    binaries = _reachable_bin_dir(bin_dir(), user, root / "bin")
+    binaries = reachable_bin_dir(bin_dir(), user, root / "bin")
     return DemoServer(root / "pg", binaries, user, free_port(port), secrets.token_urlsafe(18))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import psycopg
 import psycopg.conninfo
+
+from driftwatch.demo.postgres import reachable_bin_dir, service_user
 
 SUPERUSER = "dw_admin"
 SUPERUSER_PASSWORD = "admin-secret-2f9c"
@@ -38,22 +39,6 @@ def embedded_bin_dir() -> Path | None:
     except ImportError:
         return None
     return Path(POSTGRES_BIN_PATH)
-
-
-def _run_as() -> str | None:
-    # PostgreSQL refuses to run as root; as root we run it as the `postgres` system user
-    # (Debian's server package creates it) or a user we create.
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "embedded_postgres"):
-        with contextlib.suppress(KeyError):
-            pwd.getpwnam(name)
-            return name
-    subprocess.run(
-        ["useradd", "--system", "--no-create-home", "embedded_postgres"],
-        check=True,
-    )
-    return "embedded_postgres"
 
 
 @dataclass
@@ -142,30 +127,14 @@ def external_server(dsn: str) -> PgServer:
     return server
 
 
-def _usable_bin_dir(bin_dir: Path, user: str | None) -> Path:
-    """`bin_dir`, or a copy of its install tree that `user` can reach (e.g. a venv under /root)."""
-    if user is None:
-        return bin_dir
-    probe = subprocess.run(
-        ["runuser", "-u", user, "--", str(bin_dir / "postgres"), "--version"],
-        capture_output=True, check=False,
-    )  # fmt: skip
-    if probe.returncode == 0:
-        return bin_dir
-    copy = Path(tempfile.mkdtemp(prefix="dw-pginstall-"))
-    shutil.copytree(bin_dir.parent, copy / "pginstall", symlinks=True)
-    for path in (copy, *copy.rglob("*")):
-        path.chmod(path.stat().st_mode | 0o055)
-    return copy / "pginstall" / "bin"
-
-
 @contextlib.contextmanager
 def running_server(bin_dir: Path) -> Iterator[PgServer]:
     """Start a throwaway server from `bin_dir`; stop it and delete its files afterwards."""
-    user = _run_as()
+    user = service_user()
     root = Path(tempfile.mkdtemp(prefix="dw-pg-"))
     root.chmod(0o755)
-    server = PgServer(_usable_bin_dir(bin_dir, user), root, free_port(), user)
+    # The binaries copy (when `user` cannot reach them) lives in `root`, deleted with it.
+    server = PgServer(reachable_bin_dir(bin_dir, user, root / "bin"), root, free_port(), user)
     try:
         server.init()
         server.start()
