@@ -166,6 +166,9 @@ class TestEdges:
         text = markdown.render(f)
         assert "never checked" in text
         assert "No migration reached any environment" in text
+        (item,) = open_items(f)
+        assert "was never checked in this period" in item.text
+        assert item.commands[0] == "driftwatch status"
 
     def test_stale_after_is_twice_the_median_spacing(self) -> None:
         at = [MON + i * H for i in range(5)] + [MON + timedelta(days=2)]

@@ -9,6 +9,9 @@ from datetime import datetime, timedelta
 from driftwatch.render.slack import display, duration
 from driftwatch.report.facts import ComparisonFacts, ReportFacts
 
+# A comparison no check covered for this share of the period gets an open item of its own.
+NO_CHECK_SHARE = 0.25
+
 
 @dataclass(frozen=True, slots=True)
 class OpenItem:
@@ -91,6 +94,8 @@ def open_items(facts: ReportFacts) -> tuple[OpenItem, ...]:
                                   ("driftwatch check-config", f"driftwatch snapshot {shlex.quote(env.name)} "
                                    "-o /tmp/probe.json"), "critical"))  # fmt: skip
     for c in facts.comparisons:
+        if gap := _gap(c, facts):
+            items.append(gap)
         if c.now.in_sync is False:
             items.append(_drift_item(c, facts.end))
         elif c.now.in_sync is None and c.now.checked_at is not None:
@@ -98,6 +103,17 @@ def open_items(facts: ReportFacts) -> tuple[OpenItem, ...]:
                                   f"checked: {c.now.error}", (f"driftwatch check --comparison {_q(c.name)}",),
                                   "warning"))  # fmt: skip
     return tuple(sorted(items, key=lambda i: i.severity != "critical"))
+
+
+def _gap(c: ComparisonFacts, facts: ReportFacts) -> OpenItem | None:
+    """A comparison no check covered for a good part of the period: is the daemon running?"""
+    unseen = c.shares.no_data
+    if c.shares.total <= timedelta() or unseen < NO_CHECK_SHARE * c.shares.total:
+        return None
+    what = "never checked" if c.now.checked_at is None else f"not checked for {duration(unseen)}"
+    return OpenItem(c.name, f"{display(c.target)} against {display(c.reference)} was {what} in this period "
+                    "(the daemon stopped, or its schedule has gaps).",
+                    ("driftwatch status", "curl -s localhost:9632/healthz"), "warning")  # fmt: skip
 
 
 def lag_text(lag: timedelta | None) -> str:
