@@ -55,6 +55,7 @@ class EpisodeFacts:
     duration: timedelta  # opened to resolved (or to the period's end)
     in_period: timedelta  # the part inside the period
     what: tuple[str, ...]  # what drifted when it opened, in words
+    latest: tuple[str, ...] = ()  # what drifted at its last check, when that was different
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +203,9 @@ def _since(verdict: bool | None, episodes: Sequence[Episode], first_check: datet
 def _episode(e: Episode, since: datetime, end: datetime) -> EpisodeFacts:
     resolved = e.resolved_at if e.resolved_at is not None and e.resolved_at <= end else None
     stop = resolved or end
+    first, last = describe(e.first_summary), describe(e.summary)
     return EpisodeFacts(e.id, e.opened_at, resolved, stop - e.opened_at, stop - max(e.opened_at, since),
-                        describe(e.first_summary))  # fmt: skip
+                        first, last if last != first else ())  # fmt: skip
 
 
 def describe(summary: Mapping[str, Any]) -> tuple[str, ...]:

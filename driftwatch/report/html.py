@@ -30,6 +30,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre { font: .86em/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
 code { background: #f3f4f6; padding: .05rem .25rem; border-radius: 3px; word-break: break-all; }
 pre { background: #f3f4f6; padding: .5rem .7rem; border-radius: 6px; overflow-x: auto; margin: .3rem 0; }
+.nw { white-space: nowrap; }
 .ok { color: #2e7d32; font-weight: 600; } .bad { color: #c62828; font-weight: 600; }
 .unknown { color: #a86b00; font-weight: 600; }
 .item { border-left: 4px solid #ef9f00; padding: .2rem .8rem; margin: .6rem 0; }
@@ -45,6 +46,11 @@ figure { margin: .4rem 0 1rem; } figcaption { font-size: .85rem; color: #5b6470;
 
 def _e(text: object) -> str:
     return escape(str(text), quote=True)
+
+
+def _nw(text: str) -> str:
+    """A time or a duration, kept on one line."""
+    return f'<span class="nw">{_e(text)}</span>'
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], total: int | None = None,
@@ -165,9 +171,9 @@ def _episodes(c: ComparisonFacts, facts: ReportFacts) -> str:
     if not c.episodes:
         return "<p>No drift episode in this period.</p>"
     before = " (before the period)"
-    rows = [(_e(w.when(e.opened_at, tz) + (before if e.opened_at < facts.period.since else "")),
-             _e(w.when(e.resolved_at, tz)) if e.resolved_at else '<span class="bad">still open</span>',
-             _e(duration(e.duration)), _e(duration(e.in_period)), _e("; ".join(e.what) or "—"))
+    rows = [(_nw(w.when(e.opened_at, tz)) + (_e(before) if e.opened_at < facts.period.since else ""),
+             _nw(w.when(e.resolved_at, tz)) if e.resolved_at else '<span class="bad nw">still open</span>',
+             _nw(duration(e.duration)), _nw(duration(e.in_period)), _e(w.drifted(e)))
             for e in c.episodes[: w.ROWS_SHOWN]]  # fmt: skip
     return "<h3>Drift episodes</h3>" + _table(("opened", "resolved", "lasted", "in period", "what drifted"),
                                               rows, len(c.episodes))  # fmt: skip
@@ -186,7 +192,7 @@ def _arrivals(facts: ReportFacts) -> str:
     if not facts.arrivals:
         return "<h2>Migrations that arrived</h2><p>No migration reached any environment in this period.</p>"
     envs, tz = [e.name for e in facts.environments], facts.period.timezone
-    rows = [(_code(a.migration_id), *(_e(w.sighting(a.seen.get(e), tz)) for e in envs))
+    rows = [(_code(a.migration_id), *(_nw(w.sighting(a.seen.get(e), tz)) for e in envs))
             for a in facts.arrivals[: w.ROWS_SHOWN]]  # fmt: skip
     head = ("migration", *(f"first seen in {display(e)}" for e in envs))
     return "<h2>Migrations that arrived</h2>" + _table(head, rows, len(facts.arrivals))
@@ -207,9 +213,9 @@ def _health(facts: ReportFacts) -> str:
     rows = [(_e(display(e.name)), f"{e.reads:,}", f"{e.failed_reads:,}",
              _e(duration(e.unreachable)) if e.unreachable else "never")
             for e in facts.environments]  # fmt: skip
-    outages = [(_e(display(e.name)), _e(w.when(o.start, tz)),
-                _e(w.when(o.end, tz)) if o.end else "still failing",
-                _e(duration(o.within(since, facts.end))), str(o.failures), _e(o.reason), _e(o.message))
+    outages = [(_e(display(e.name)), _nw(w.when(o.start, tz)),
+                _nw(w.when(o.end, tz)) if o.end else "still failing",
+                _nw(duration(o.within(since, facts.end))), str(o.failures), _e(o.reason), _e(o.message))
                for e in facts.environments for o in e.outages]  # fmt: skip
     html = (f"<h2>Monitoring health</h2><p>{facts.runs:,} runs in the period.</p>"
             + _table(("environment", "reads", "failed", "unreachable"), rows, numeric=(1, 2)))  # fmt: skip

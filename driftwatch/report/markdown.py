@@ -80,7 +80,7 @@ def _episodes(c: ComparisonFacts, facts: ReportFacts) -> list[str]:
         return ["No drift episode in this period.", ""]
     rows = [(w.when(e.opened_at, tz) + (" (before the period)" if e.opened_at < facts.period.since else ""),
              w.when(e.resolved_at, tz) if e.resolved_at else "still open", duration(e.duration),
-             duration(e.in_period), "; ".join(e.what) or "—") for e in c.episodes]  # fmt: skip
+             duration(e.in_period), w.drifted(e)) for e in c.episodes]  # fmt: skip
     return ["### Drift episodes", "", *_table(("opened", "resolved", "lasted", "in period", "what drifted"),
                                               rows[: w.ROWS_SHOWN], len(rows))]  # fmt: skip
 

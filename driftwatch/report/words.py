@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from driftwatch.model import PLURALS
 from driftwatch.render.slack import display, duration
-from driftwatch.report.facts import ComparisonFacts, ReportFacts
+from driftwatch.report.facts import ComparisonFacts, EpisodeFacts, ReportFacts
 from driftwatch.report.promotion import Sighting
 
 ROWS_SHOWN = 50  # table rows before "… and N more": a 300-migration week stays readable
@@ -83,7 +84,14 @@ def state(c: ComparisonFacts, facts: ReportFacts) -> str:
 
 def differences(c: ComparisonFacts) -> str:
     d = c.now.differences
-    return ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(d.items())) if d else "none"
+    words = (f"{n:,} {(k if n == 1 else PLURALS.get(k, k)).replace('_', ' ')}" for k, n in sorted(d.items()))
+    return ", ".join(words) if d else "none"
+
+
+def drifted(e: EpisodeFacts) -> str:
+    """What an episode was: its drift when it opened, and at its last check if that differed."""
+    text = "; ".join(e.what) or "—"
+    return f"{text}. Later: {'; '.join(e.latest)}" if e.latest else text
 
 
 def time_split(c: ComparisonFacts) -> str:
