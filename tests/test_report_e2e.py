@@ -294,9 +294,11 @@ class TestCommand:
     def test_public_function_for_the_demo(self, week: Week, tmp_path: Path) -> None:
         period = parse_week(WEEK, "Africa/Johannesburg")
         with Store.open(week.config.state.state_dir) as store:
-            files = make_weekly_report(store, week.config, period, at(8, 0), tmp_path / "out")
+            files = make_weekly_report(store, week.config, period, tmp_path / "out", lambda: at(8, 0))
         assert files.markdown.read_text().startswith("# driftwatch weekly report")
         assert files.html.name == f"driftwatch-{WEEK}.html"
+        again = make_weekly_report(week.config.state.state_dir, week.config, period, tmp_path / "again")
+        assert "71.4 % in sync" in again.markdown.read_text()
 
 
 def get(port: int, path: str) -> tuple[int, str, bytes]:

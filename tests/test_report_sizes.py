@@ -67,7 +67,7 @@ def bulk(pg18: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
                 if day == 3:
                     pg18.execute(dbs["staging"], bulk_sql(range(BULK // 2)))
                 daemon.run("check")
-            yield make_weekly_report(store, config, WEEK, MON + timedelta(days=8), folder / "reports")
+            yield make_weekly_report(store, config, WEEK, folder / "reports", lambda: MON + timedelta(days=8))
 
 
 class TestThreeHundred:
@@ -109,7 +109,7 @@ class TestEmpty:
         config = load(bulk.markdown.parent.parent / "driftwatch.toml")
         later = parse_week("2025-W51", "UTC")
         with Store.open(state) as store:
-            files = make_weekly_report(store, config, later, later.until, tmp_path)
+            files = make_weekly_report(store, config, later, tmp_path, lambda: later.until)
         md = files.markdown.read_text()
         assert "0.0 % in sync; drift 0.0 %, could not check 0.0 %, no check 100.0 %" in md
         assert "was not checked for 7 days in this period" in md
@@ -123,7 +123,7 @@ class TestEmpty:
         envs = ("uat", "staging", "production")
         config = config_for(tmp_path, {e: f"postgresql://a@127.0.0.1:1/{e}" for e in envs})
         with Store.open(config.state.state_dir) as store:
-            files = make_weekly_report(store, config, WEEK, WEEK.until, tmp_path / "r")
+            files = make_weekly_report(store, config, WEEK, tmp_path / "r", lambda: WEEK.until)
         md = files.markdown.read_text()
         assert md.count("| At the end of the period | never checked |") == 2
         assert "Staging against UAT was never checked in this period" in md

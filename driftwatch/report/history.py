@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from driftwatch.config import Config
+from driftwatch.pipeline import Clock, utc_now
 from driftwatch.report import facts as report_facts
 from driftwatch.report import html, markdown
 from driftwatch.report.facts import History, ReportFacts
@@ -108,8 +109,15 @@ def write(facts: ReportFacts, directory: Path) -> ReportFiles:
     return ReportFiles(md, page, facts)
 
 
-def make_weekly_report(store: Store, config: Config, period: Period, now: datetime,
-                       directory: Path) -> ReportFiles:  # fmt: skip
-    """The public entry point: the report of `period` as the history tells it at `now`, written
-    to `directory` in both formats. Reads the store, writes two files, nothing else."""
-    return write(build(store, config, period, now), directory)
+def make_weekly_report(history: Store | Path, config: Config, period: Period, directory: Path,
+                       clock: Clock = utc_now) -> ReportFiles:  # fmt: skip
+    """The public entry point: the report of `period` as the history tells it at `clock()`, in
+    both formats, written to `directory` as driftwatch-<period>.md and .html.
+
+    `history` is an open Store, or a state_dir whose history.db is opened (and closed) here.
+    Reads the history and writes the two files; nothing else (no Slack, no network).
+    """
+    if isinstance(history, Store):
+        return write(build(history, config, period, clock()), directory)
+    with Store.open(history) as store:
+        return write(build(store, config, period, clock()), directory)
