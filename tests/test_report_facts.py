@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from driftwatch.report import facts as report_facts
-from driftwatch.report import markdown, period
+from driftwatch.report import html, markdown, period
 from driftwatch.report.items import headline, open_items
 from driftwatch.report.period import PeriodError
 from driftwatch.report.timeline import stale_after
@@ -203,3 +203,32 @@ class TestPeriods:
             period.parse_range("2025-12-08", "2025-12-01", "UTC")
         with pytest.raises(PeriodError, match="not a date"):
             period.parse_range("monday", "2025-12-01", "UTC")
+
+
+class TestRenderers:
+    """Both formats from the same facts: self-contained, escaped, bounded."""
+
+    def test_html_is_self_contained(self) -> None:
+        """No scripts, no links, no loads: it works offline and as an e-mail attachment."""
+        page = html.render(report_facts.build(story().history(), WEEK, AFTER))
+        for banned in ("<script", "<link", "src=", "url(", "@import", "http://", "https://", "<iframe"):
+            assert banned not in page.lower(), banned
+        assert page.count("<svg") == 5
+        assert page.startswith("<!DOCTYPE html>")
+
+    def test_hostile_names_are_escaped(self) -> None:
+        """A migration named like markup stays text in HTML and stays in its cell in Markdown."""
+        b = story()
+        evil = "2025_<script>alert(1)</script>|x`.js"
+        b.saw("uat", MON + timedelta(days=6), evil)
+        facts = report_facts.build(b.history(), WEEK, AFTER)
+        page, md = html.render(facts), markdown.render(facts)
+        assert "<script>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;|x`.js" in page
+        assert "| `` 2025_<script>alert(1)</script>\\|x`.js `` | Sun 7 Dec 00:00 | — | — |" in md
+
+    def test_svg_times_are_in_the_report_zone(self) -> None:
+        """Hover texts and axis labels use the schedule's time zone, not UTC."""
+        week = period.parse_week("2025-W49", "Africa/Johannesburg")
+        page = html.render(report_facts.build(story().history(), week, AFTER))
+        assert "<title>drift: Tue 11:00 to Thu 11:00</title>" in page  # 09:00 UTC is 11:00 SAST

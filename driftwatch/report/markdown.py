@@ -16,7 +16,9 @@ def _cell(text: object) -> str:
 
 
 def _code(text: str) -> str:
-    return f"`{_cell(text)}`" if "`" not in text else _cell(text)
+    # A name holding a backtick needs the double delimiter; tables escape "|" afterwards.
+    flat = " ".join(text.split())
+    return f"`{flat}`" if "`" not in flat else f"`` {flat} ``"
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[object]], total: int | None = None) -> list[str]:

@@ -50,7 +50,8 @@ class Axis:
 
 def _svg(height: float, label: str, body: Sequence[str]) -> str:
     # viewBox + width 100%: it scales with the page and prints at the page's width.
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:g}" width="100%" '
+    # No xmlns: inline in HTML the parser puts <svg> in the SVG namespace itself.
+    return (f'<svg viewBox="0 0 {WIDTH} {height:g}" width="100%" '
             f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
             + "".join(body) + "</svg>")  # fmt: skip
 
@@ -69,11 +70,13 @@ def timeline(segments: Sequence[Segment], axis: Axis, label: str) -> str:
     top, height = 4.0, 26.0
     body = [f'<rect x="{axis.left}" y="{top}" width="{axis.right - axis.left}" height="{height}" '
             f'fill="#f4f5f7" stroke="#c8ccd2"/>']  # fmt: skip
+    tz = ZoneInfo(axis.timezone)
     for s in segments:
         x0, x1 = axis.x(s.start), axis.x(s.end)
+        start, end = s.start.astimezone(tz), s.end.astimezone(tz)  # hover text in the report's zone
         body.append(f'<rect x="{x0}" y="{top}" width="{max(x1 - x0, 0.5):.2f}" height="{height}" '
-                    f'fill="{COLORS[s.status]}"><title>{LABELS[s.status]}: {s.start:%a %H:%M} to '
-                    f'{s.end:%a %H:%M}</title></rect>')  # fmt: skip
+                    f'fill="{COLORS[s.status]}"><title>{LABELS[s.status]}: {start:%a %H:%M} to '
+                    f'{end:%a %H:%M}</title></rect>')  # fmt: skip
     body += _grid(axis, top, top + height)
     return _svg(top + height + 18, label, body)
 
