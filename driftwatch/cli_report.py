@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from driftwatch.config import Config
 from driftwatch.errors import UserError
 from driftwatch.pipeline import Clock, utc_now
-from driftwatch.report.period import Period, last_complete_week, parse_range, parse_week
 
-# The history's file name; store.py (and sqlite3 with it) loads only when a report is made.
+if TYPE_CHECKING:
+    from driftwatch.report.period import Period
+
+# The history's file name. The report package (and store.py, sqlite3) loads only when a report is
+# made: this module is imported by every command for its parser.
 HISTORY_FILE = "history.db"
 
 
@@ -29,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], config_
 
 def period(args: argparse.Namespace, config: Config, clock: Clock) -> Period:
     """--week, or --since with --until, or the last complete week."""
+    from driftwatch.report.period import last_complete_week, parse_range, parse_week  # noqa: PLC0415
+
     tz = config.schedule.timezone
     if args.week and (args.since or args.until):
         raise UserError("give --week or --since/--until, not both")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -232,3 +234,11 @@ class TestRenderers:
         week = period.parse_week("2025-W49", "Africa/Johannesburg")
         page = html.render(report_facts.build(story().history(), week, AFTER))
         assert "<title>drift: Tue 11:00 to Thu 11:00</title>" in page  # 09:00 UTC is 11:00 SAST
+
+
+def test_the_command_line_loads_no_report_machinery() -> None:
+    """check and diff stay light: importing the CLI loads neither sqlite3 nor the report package."""
+    code = ("import sys, driftwatch.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sqlite3', 'apscheduler', 'slack_sdk') or m.startswith('driftwatch.report')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
