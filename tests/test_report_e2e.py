@@ -178,6 +178,7 @@ class TestWeeklyJob:
         assert "Drift episodes: 2 opened, 2 resolved" in text
         assert "UAT → Staging 2 days, Staging → Production 2 days 3 h" in text
         assert "unreachable: Production 6 h" in text
+        assert "Nothing is open." in text
         assert TOKEN not in text
         assert "admin-secret" not in text
 

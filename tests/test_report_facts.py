@@ -242,3 +242,25 @@ def test_the_command_line_loads_no_report_machinery() -> None:
             "('sqlite3', 'apscheduler', 'slack_sdk') or m.startswith('driftwatch.report')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_slack_summary_names_what_is_open() -> None:
+    """The weekly Slack text: the week, the headline, and the first open item."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from driftwatch.report.history import ReportFiles  # noqa: PLC0415
+    from driftwatch.report.weekly import report_url, slack_text  # noqa: PLC0415
+
+    b = Builder()
+    for at in hours(MON, MON + timedelta(days=7)):
+        b.check(at, False, [NEW])
+    b.episode(MON, None, {"missing": [NEW]})
+    facts = report_facts.build(b.history(), WEEK, AFTER)
+    files = ReportFiles(Path("r.md"), Path("driftwatch-2025-W49.html"), facts)
+    text = slack_text(files)
+    assert text.startswith("*2025-W49* (Mon 1 Dec to Sun 7 Dec, UTC)\n0 of 1 comparisons in sync")
+    assert text.endswith("Still open: 1 item; first: Staging has drifted from UAT for 7 days: 1 migration "
+                         "from UAT missing.")  # fmt: skip
+    url = report_url("https://dw.example.com/reports", files)
+    assert url == "https://dw.example.com/reports/driftwatch-2025-W49.html"
+    assert report_url(None, files) is None

@@ -11,12 +11,13 @@ from driftwatch.notify import Notifier
 from driftwatch.pipeline import Clock
 from driftwatch.render.slack import Alert, build_message
 from driftwatch.report.history import ReportFiles, make_weekly_report
-from driftwatch.report.items import summary_lines
+from driftwatch.report.items import open_items, summary_lines
 from driftwatch.report.period import last_complete_week
 from driftwatch.report.words import when
 from driftwatch.store import Store
 
 REPORTS = "reports"
+OPEN_TEXT = 300  # characters of the first open item quoted in the Slack summary
 
 
 def reports_dir(config: Config) -> Path:
@@ -34,7 +35,10 @@ def slack_text(files: ReportFiles) -> str:
     p = files.facts.period
     last_day = when(p.until - timedelta(microseconds=1), p.timezone).rsplit(" ", 1)[0]
     head = f"*{p.label}* ({when(p.since, p.timezone).rsplit(' ', 1)[0]} to {last_day}, {p.timezone})"
-    return "\n".join([head, *summary_lines(files.facts)])
+    items = open_items(files.facts)
+    still = "Nothing is open." if not items else (
+        f"Still open: {len(items)} item{'s' if len(items) != 1 else ''}; first: {items[0].text[:OPEN_TEXT]}")
+    return "\n".join([head, *summary_lines(files.facts), still])
 
 
 def publish(config: Config, store: Store, clock: Clock, notifier: Notifier) -> ReportFiles | None:
