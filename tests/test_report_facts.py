@@ -264,3 +264,15 @@ def test_slack_summary_names_what_is_open() -> None:
     url = report_url("https://dw.example.com/reports", files)
     assert url == "https://dw.example.com/reports/driftwatch-2025-W49.html"
     assert report_url(None, files) is None
+
+
+def test_missing_series_breaks_where_no_check_covered() -> None:
+    """The missing-migrations line stops 2 h after the last check before a gap, like the timeline."""
+    b = Builder()
+    day = MON + timedelta(days=1)
+    for i in range(3):
+        b.check(MON + i * H, False, [NEW])
+        b.check(day + i * H, True)
+    series = report_facts.build(b.history(), WEEK, AFTER).comparisons[0].missing_series
+    assert series == ((MON, 1), (MON + H, 1), (MON + 2 * H, 1), (MON + 4 * H, None),
+                      (day, 0), (day + H, 0), (day + 2 * H, 0), (day + 4 * H, None))  # fmt: skip

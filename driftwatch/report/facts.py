@@ -136,26 +136,32 @@ class _Scope:
 def _comparison(h: History, ref: str, tgt: str, scope: _Scope) -> ComparisonFacts:
     since, end, seen = scope.since, scope.end, scope.seen
     name = f"{ref}:{tgt}"
-    rows = [c for c in h.checks if c.comparison == name and c.started_at < end]
+    rows = sorted((c for c in h.checks if c.comparison == name and c.started_at < end),
+                  key=lambda c: (c.started_at, c.id))  # fmt: skip
     inside = [c for c in rows if c.started_at >= since]
     segments = timeline.timeline(rows, since, end, scope.stale)
     lags = promotion.lags(seen, ref, tgt, since, end)
-    episodes = [e for e in h.episodes if e.comparison == name]
+    episodes = sorted((e for e in h.episodes if e.comparison == name), key=lambda e: (e.opened_at, e.id))
     return ComparisonFacts(
         ref, tgt, _now(rows, episodes, h.first_checks.get(name), scope, ref),
         tuple(_episode(e, since, end) for e in episodes
               if e.opened_at < end and (e.resolved_at is None or e.resolved_at > since)),
-        segments, timeline.shares(segments), _missing_series(rows, since), lags,
+        segments, timeline.shares(segments), _missing_series(rows, scope), lags,
         promotion.median_lag(lags), len(inside), sum(c.in_sync is None for c in inside),
     )  # fmt: skip
 
 
-def _missing_series(rows: Sequence[CheckRow], since: datetime) -> tuple[tuple[datetime, int | None], ...]:
-    """(time, missing count) per check; the check before the period is placed at its start."""
+def _missing_series(rows: Sequence[CheckRow], scope: _Scope) -> tuple[tuple[datetime, int | None], ...]:
+    """(time, missing count) per check, None where no count is known: a check that could not
+    compare, or a gap no check covered (as in the timeline). The check before the period is
+    placed at its start."""
     out: list[tuple[datetime, int | None]] = []
-    for row in rows:
+    for i, row in enumerate(rows):
         count = None if row.in_sync is None else len(_migrations(row.report_document()).get("missing", ()))
-        out.append((max(row.started_at, since), count))
+        out.append((max(row.started_at, scope.since), count))
+        nxt = rows[i + 1].started_at if i + 1 < len(rows) else scope.end
+        if row.started_at + scope.stale < nxt:
+            out.append((max(row.started_at + scope.stale, scope.since), None))
     return tuple(out)
 
 
@@ -233,7 +239,7 @@ def _count(n: int, word: str) -> str:
 
 
 def _environment(h: History, env: str, since: datetime, end: datetime, seen: Sightings) -> EnvironmentFacts:
-    reads = [r for r in h.reads if r.env == env and r.at < end]
+    reads = sorted((r for r in h.reads if r.env == env and r.at < end), key=lambda r: (r.at, r.id))
     inside = [r for r in reads if r.at >= since]
     sized = [(r.at, r.schema_counts) for r in reads if r.ok and r.schema_counts is not None]
     before = [counts for at, counts in sized if at <= since]
