@@ -53,6 +53,8 @@ def run(config: Config, args: argparse.Namespace, out: TextIO, clock: Clock = ut
     from driftwatch.store import Store  # noqa: PLC0415
 
     chosen = period(args, config, clock)
+    if chosen.since >= clock():
+        raise UserError(f"{chosen.label} has not started yet; report a past week or the current one")
     state_dir = config.state.state_dir
     if not (state_dir / HISTORY_FILE).is_file():
         raise UserError(f"there is no history in {state_dir} (no {HISTORY_FILE}); run `driftwatch run` "

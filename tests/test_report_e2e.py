@@ -272,6 +272,7 @@ class TestCommand:
     @pytest.mark.parametrize(("args", "sentence"), [
         (["--week", "2025-W60"], "2025-W60 is not an ISO week"),
         (["--week", "next"], "write it as YYYY-Www"),
+        (["--week", "2099-W01"], "2099-W01 has not started yet"),
         (["--since", "2025-12-01"], "--since and --until go together"),
         (["--week", WEEK, "--since", "2025-12-01", "--until", "2025-12-02"], "not both"),
     ])  # fmt: skip
