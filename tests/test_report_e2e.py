@@ -176,7 +176,7 @@ class TestWeeklyJob:
         assert f"{BASE_URL}driftwatch-{WEEK}.html" in text
         assert "2 of 2 comparisons in sync at the end of the period" in text
         assert "Drift episodes: 2 opened, 2 resolved" in text
-        assert "UAT → Staging 2 days, Staging → Production 2 days 3 h" in text
+        assert "UAT → Staging 2 days, Staging → Production 2 days 3 h, UAT → Production 4 days 3 h" in text
         assert "unreachable: Production 6 h" in text
         assert "Nothing is open." in text
         assert TOKEN not in text
@@ -226,7 +226,7 @@ class TestFacts:
     def test_promotion(self, md: str, page: str) -> None:
         """Each Dec 2 migration: first seen Tue, Thu, Sat; lags 2 days and 2 days 3 h."""
         for name in DEC2:
-            assert f"| `{name}` | Tue 2 Dec 09:00 | Thu 4 Dec 09:00 | Sat 6 Dec 12:00 |" in md
+            assert f"| `{name}` | Tue 2 Dec 09:00 | Thu 4 Dec 09:00 | Sat 6 Dec 12:00 | 4 days 3 h |" in md
             assert f"{name} | Tue 2 Dec 09:00 | Thu 4 Dec 09:00 | Sat 6 Dec 12:00 |" in cells(page)
         assert "| Median promotion lag UAT → Staging | 2 days (median of 4 migrations) |" in md
         assert "2 days 3 h (median of 4 migrations)" in page

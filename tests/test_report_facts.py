@@ -90,6 +90,9 @@ class TestFacts:
         assert [a.migration_id for a in f.arrivals] == [NEW]
         assert [e.arrived for e in f.environments] == [1, 1, 1]
         assert f.environments[0].baseline_at == MON - H
+        assert f.journey is not None
+        journey = (f.journey.first, f.journey.last, f.journey.median)
+        assert journey == ("uat", "production", timedelta(days=4, hours=3))
 
     def test_outage_and_health(self) -> None:
         """Staging failed three reads in a row: unreachable 3 h, from Friday 10:00 to 13:00."""

@@ -107,6 +107,17 @@ class ReportFacts:
     arrivals: tuple[Arrival, ...]
     runs: int
     stale_after: timedelta
+    journey: Journey | None = None  # first environment to last, when there are more than two
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    """Promotion from the first environment to the last (UAT to Production), across the chain."""
+
+    first: str
+    last: str
+    lags: tuple[Lag, ...]
+    median: timedelta | None
 
 
 def build(history: History, period: Period, now: datetime) -> ReportFacts:
@@ -118,9 +129,16 @@ def build(history: History, period: Period, now: datetime) -> ReportFacts:
     scope = _Scope(period.since, end, stale, seen)
     comparisons = tuple(_comparison(history, ref, tgt, scope) for ref, tgt in history.comparisons)
     envs = tuple(_environment(history, env, period.since, end, seen) for env in history.environments)
-    return ReportFacts(period, end, now, comparisons, envs,
-                       promotion.arrivals(seen, history.environments, period.since, end),
-                       len({c.run_id for c in in_period}), stale)  # fmt: skip
+    arrivals = promotion.arrivals(seen, history.environments, period.since, end)
+    return ReportFacts(period, end, now, comparisons, envs, arrivals, len({c.run_id for c in in_period}),
+                       stale, _journey(history.environments, scope))  # fmt: skip
+
+
+def _journey(envs: Sequence[str], scope: _Scope) -> Journey | None:
+    if len(envs) < 3:
+        return None  # with two environments the one comparison already is the journey
+    lags = promotion.lags(scope.seen, envs[0], envs[-1], scope.since, scope.end)
+    return Journey(envs[0], envs[-1], lags, promotion.median_lag(lags))
 
 
 @dataclass(frozen=True, slots=True)

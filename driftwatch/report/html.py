@@ -192,9 +192,10 @@ def _arrivals(facts: ReportFacts) -> str:
     if not facts.arrivals:
         return "<h2>Migrations that arrived</h2><p>No migration reached any environment in this period.</p>"
     envs, tz = [e.name for e in facts.environments], facts.period.timezone
-    rows = [(_code(a.migration_id), *(_nw(w.sighting(a.seen.get(e), tz)) for e in envs))
+    rows = [(_code(a.migration_id), *(_nw(w.sighting(a.seen.get(e), tz)) for e in envs),
+             *(_nw(x) for x in w.journey_cells(facts, a.migration_id)))
             for a in facts.arrivals[: w.ROWS_SHOWN]]  # fmt: skip
-    head = ("migration", *(f"first seen in {display(e)}" for e in envs))
+    head = ("migration", *(f"first seen in {display(e)}" for e in envs), *w.journey_head(facts))
     return "<h2>Migrations that arrived</h2>" + _table(head, rows, len(facts.arrivals))
 
 

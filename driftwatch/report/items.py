@@ -138,6 +138,9 @@ def summary_lines(facts: ReportFacts) -> list[str]:
              "Migrations that arrived: " + ", ".join(f"{display(e)} {n}" for e, n in h.arrived) + "."]
     lags = [f"{display(c.split(':')[0])} → {display(c.split(':')[1])} {lag_text(v)}"
             for c, v in h.median_lags if v is not None]  # fmt: skip
+    j = facts.journey
+    if j is not None and j.median is not None:
+        lags.append(f"{display(j.first)} → {display(j.last)} {lag_text(j.median)}")
     if lags:
         lines.append("Median promotion lag: " + ", ".join(lags) + ".")
     health = f"{h.runs} runs, {h.failed_checks} comparison checks could not compare"

@@ -101,9 +101,9 @@ def _arrivals(facts: ReportFacts) -> list[str]:
     if not facts.arrivals:
         return [*lines, "No migration reached any environment in this period.", ""]
     envs, tz = [e.name for e in facts.environments], facts.period.timezone
-    rows = [(_code(a.migration_id), *(w.sighting(a.seen.get(e), tz) for e in envs))
-            for a in facts.arrivals[: w.ROWS_SHOWN]]  # fmt: skip
-    head = ("migration", *(f"first seen in {display(e)}" for e in envs))
+    rows = [(_code(a.migration_id), *(w.sighting(a.seen.get(e), tz) for e in envs),
+             *w.journey_cells(facts, a.migration_id)) for a in facts.arrivals[: w.ROWS_SHOWN]]  # fmt: skip
+    head = ("migration", *(f"first seen in {display(e)}" for e in envs), *w.journey_head(facts))
     return lines + _table(head, rows, len(facts.arrivals))
 
 

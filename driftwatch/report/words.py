@@ -108,6 +108,23 @@ def median(c: ComparisonFacts) -> str:
     return f"{duration(c.median_lag)} (median of {n:,} migration{'s' if n != 1 else ''})"
 
 
+def journey_cells(facts: ReportFacts, migration_id: str) -> tuple[str, ...]:
+    """The arrivals table's last cell: the lag from the first environment to the last, if shown."""
+    j = facts.journey
+    if j is None:
+        return ()
+    found = next((x for x in j.lags if x.migration_id == migration_id), None)
+    if found is None:
+        return ("—",)
+    lag = duration(found.lag) if found.lag >= timedelta() else "target first"
+    return (("≥ " if found.at_least else "") + lag,)
+
+
+def journey_head(facts: ReportFacts) -> tuple[str, ...]:
+    j = facts.journey
+    return (f"{display(j.first)} → {display(j.last)}",) if j else ()
+
+
 def sighting(s: Sighting | None, timezone: str) -> str:
     if s is None:
         return "—"
