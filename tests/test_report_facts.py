@@ -159,9 +159,15 @@ class TestEdges:
         b.read(MON - timedelta(days=2), "staging")
         for at in hours(MON - timedelta(days=1), MON + timedelta(days=7)):
             b.read(at, "staging", ok=False)
-        env = report_facts.build(b.history(), WEEK, AFTER).environments[1]
+        for at in hours(MON - timedelta(days=1), MON + timedelta(days=7)):
+            b.check(at, None, error="staging refused")
+        f = report_facts.build(b.history(), WEEK, AFTER)
+        env = f.environments[1]
         (o,) = env.outages
         assert (o.start, o.end, env.unreachable) == (MON - timedelta(days=1), None, timedelta(days=7))
+        (item,) = open_items(f)  # the comparison it blocks is not listed again
+        assert item.text == "Staging has been unreachable for 8 days (refused): connection refused"
+        assert item.commands == ("driftwatch check-config", "driftwatch check --comparison uat:staging")
 
     def test_empty_history(self) -> None:
         """No rows at all: a report that says so, with nothing divided by zero."""

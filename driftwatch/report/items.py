@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from driftwatch.render.slack import display, duration
-from driftwatch.report.facts import ComparisonFacts, ReportFacts
+from driftwatch.report.facts import ComparisonFacts, EnvironmentFacts, ReportFacts
 
 # A comparison no check covered for this share of the period gets an open item of its own.
 NO_CHECK_SHARE = 0.25
@@ -84,25 +84,30 @@ def _drift_item(c: ComparisonFacts, end: datetime) -> OpenItem:
 
 def open_items(facts: ReportFacts) -> tuple[OpenItem, ...]:
     """Drift still open, comparisons that could not be checked, environments still unreachable."""
-    items: list[OpenItem] = []
-    for env in facts.environments:
-        ongoing = [o for o in env.outages if o.end is None]
-        if ongoing:
-            o = ongoing[-1]
-            items.append(OpenItem(env.name, f"{display(env.name)} has been unreachable for "
-                                  f"{duration(facts.end - o.start)} ({o.reason}): {o.message}",
-                                  ("driftwatch check-config", f"driftwatch snapshot {shlex.quote(env.name)} "
-                                   "-o /tmp/probe.json"), "critical"))  # fmt: skip
+    items = [item for env in facts.environments if (item := _down(env, facts))]
+    down = {item.subject for item in items}
     for c in facts.comparisons:
         if gap := _gap(c, facts):
             items.append(gap)
         if c.now.in_sync is False:
             items.append(_drift_item(c, facts.end))
-        elif c.now.in_sync is None and c.now.checked_at is not None:
+        elif c.now.in_sync is None and c.now.checked_at is not None and not {c.reference, c.target} & down:
             items.append(OpenItem(c.name, f"{display(c.target)} against {display(c.reference)} could not be "
                                   f"checked: {c.now.error}", (f"driftwatch check --comparison {_q(c.name)}",),
                                   "warning"))  # fmt: skip
     return tuple(sorted(items, key=lambda i: i.severity != "critical"))
+
+
+def _down(env: EnvironmentFacts, facts: ReportFacts) -> OpenItem | None:
+    """An environment still unreachable when the period ended (its comparisons are then unchecked)."""
+    ongoing = [o for o in env.outages if o.end is None]
+    if not ongoing:
+        return None
+    o = ongoing[-1]
+    probe = next((c.name for c in facts.comparisons if env.name in (c.reference, c.target)), None)
+    commands = ("driftwatch check-config", *([f"driftwatch check --comparison {_q(probe)}"] if probe else []))
+    return OpenItem(env.name, f"{display(env.name)} has been unreachable for {duration(facts.end - o.start)} "
+                    f"({o.reason}): {o.message}", commands, "critical")  # fmt: skip
 
 
 def _gap(c: ComparisonFacts, facts: ReportFacts) -> OpenItem | None:
