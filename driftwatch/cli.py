@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from driftwatch import __version__, pipeline, snapshot_file
+from driftwatch import __version__, cli_report, pipeline, snapshot_file
 from driftwatch.config import (
     MIGRATION_TOOLS,
     Comparison,
@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _snapshot_parser(sub, config_help)
     _daemon_parsers(sub, config_help)
+    cli_report.add_parser(sub, config_help)
     _demo_parser(sub)
     cfg = sub.add_parser("check-config", help="validate the config file without connecting")
     cfg.add_argument("--config", type=Path, help=config_help)
@@ -259,6 +260,10 @@ def _notify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return handler(config, args, out, err)
 
 
+def _report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return cli_report.run(load_config(_config_path(args.config)), args, out)
+
+
 def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from driftwatch.demo import run as demo  # noqa: PLC0415 - the daemon's modules, only here
 
@@ -267,7 +272,7 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 COMMANDS = {"check": _check, "diff": _diff, "snapshot": _snapshot, "check-config": _check_config,
-            "run": _run, "status": _status, "notify": _notify, "demo": _demo}  # fmt: skip
+            "run": _run, "status": _status, "notify": _notify, "report": _report, "demo": _demo}  # fmt: skip
 
 
 def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:

@@ -29,6 +29,7 @@ from driftwatch.model import CheckFailure, Drift, Outcome, Snapshot
 from driftwatch.notify import Notifier
 from driftwatch.pipeline import Clock, read_snapshot, utc_now
 from driftwatch.render import json as json_report
+from driftwatch.report import weekly as weekly_report
 from driftwatch.state import State, comparison_state, env_state
 from driftwatch.store import Store
 from driftwatch.summary import drift_summary
@@ -138,6 +139,8 @@ class Daemon:
         readings = self._read_all(run_id, force_full=job == "weekly")
         run = Run(run_id, job, started, self._files(log))
         outcomes = [self._check(c, readings, run) for c in self.config.comparisons]
+        if job == "weekly":  # last week's maintenance report; its Slack summary goes out just below
+            weekly_report.publish(self.config, self.store, self.clock, self.notifier)
         self.notifier.deliver()
         duration = time.perf_counter() - t0
         self._publish(lambda s: replace(s, ready=True, durations={

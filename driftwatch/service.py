@@ -12,6 +12,7 @@ from driftwatch.config import Config
 from driftwatch.daemon import Daemon
 from driftwatch.metrics import registry
 from driftwatch.pipeline import Clock, utc_now
+from driftwatch.report.weekly import reports_dir
 from driftwatch.server import Endpoints, HttpServer
 from driftwatch.store import Store
 
@@ -37,7 +38,7 @@ def serve(
     log = logs.get()
     with Store.open(config.state.state_dir) as store:
         daemon = Daemon(config, store, clock)
-        endpoints = Endpoints(registry(daemon.state), daemon.state, daemon.alive)
+        endpoints = Endpoints(registry(daemon.state), daemon.state, daemon.alive, reports_dir(config))
         http = HttpServer(config.metrics.host, config.metrics.port, endpoints).start()
         daemon.start_scheduler()
         log.info("daemon.started", listen=f"{config.metrics.host}:{http.port}",

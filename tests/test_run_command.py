@@ -95,6 +95,7 @@ def test_serves_metrics_health_and_status(
     assert daemon.get("/healthz") == (200, "ok\n")
     daemon.wait_for("run.finished")
     assert daemon.get("/readyz") == (200, "ready\n")
+    assert daemon.get("/reports/")[0] == 200  # the weekly reports' folder is wired to the port
     status, text = daemon.get("/metrics")
     assert status == 200
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
