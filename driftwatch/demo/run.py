@@ -29,6 +29,7 @@ from driftwatch.model import Drift, Outcome
 from driftwatch.render import json as json_report
 from driftwatch.render.slack import build_message
 from driftwatch.render.terminal import Style, render
+from driftwatch.report import make_weekly_report, week_of
 from driftwatch.server import Endpoints, HttpServer
 from driftwatch.store import Store
 
@@ -45,6 +46,7 @@ class Options:
     keep: bool = False
     color: bool = False
     metrics_port: int = DEFAULT_METRICS_PORT
+    report_dir: Path = Path("driftwatch-demo-reports")  # outlives the demo: the user opens it after
     stop: threading.Event = field(default_factory=threading.Event)  # ends --serve (tests, signals)
 
 
@@ -142,6 +144,7 @@ def _loop(out: TextIO, progress: Progress, config: Config, world: World, options
             _show_check(out, progress, outcomes, options)
             _show_metrics(out, progress, http.port)
             _show_slack(out, progress, config, outcomes)
+            _show_report(out, progress, store, config, options.report_dir)
             if options.serve:
                 _serve(out, daemon, http.port, options)
         finally:
@@ -180,6 +183,16 @@ def _show_slack(out: TextIO, progress: Progress, config: Config, outcomes: list[
     out.write("".join(f"  │ {line}\n" for line in _block_lines(message.blocks)))
     out.write(f"  ({len(message.blocks)} Block Kit blocks; `driftwatch notify preview --comparison "
               f"{drift.reference.name}:{drift.target.name}` prints them as JSON)\n")  # fmt: skip
+
+
+def _show_report(out: TextIO, progress: Progress, store: Store, config: Config, folder: Path) -> None:
+    progress.section("4. The weekly report (driftwatch report), this week so far")
+    files = make_weekly_report(store, config, week_of(datetime.now(UTC), config.schedule.timezone),
+                               folder.resolve())  # fmt: skip
+    headline = [line for line in files.markdown.read_text().splitlines() if line.startswith("- ")]
+    out.write("".join(f"  {line}\n" for line in headline[:6]))
+    out.write(f"\n  Markdown: {files.markdown}\n  HTML:     {files.html}  (one self-contained file: "
+              "open it in a browser)\n")  # fmt: skip
 
 
 def _block_lines(blocks: Sequence[Mapping[str, Any]]) -> list[str]:

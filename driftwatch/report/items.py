@@ -148,7 +148,10 @@ def summary_lines(facts: ReportFacts) -> list[str]:
         lags.append(f"{display(j.first)} → {display(j.last)} {lag_text(j.median)}")
     if lags:
         lines.append("Median promotion lag: " + ", ".join(lags) + ".")
-    health = f"{h.runs} runs, {h.failed_checks} comparison checks could not compare"
+    runs = f"{h.runs} check run{'' if h.runs == 1 else 's'}"
+    failed = "no comparison check failed" if not h.failed_checks else (
+        f"{h.failed_checks} comparison check{'' if h.failed_checks == 1 else 's'} could not compare")
+    health = f"{runs}, {failed}"
     if h.unreachable:
         health += "; unreachable: " + ", ".join(f"{display(e)} {duration(t)}" for e, t in h.unreachable)
     lines.append(health + ".")
