@@ -117,6 +117,7 @@ CREATE TABLE sync_runs (
     command TEXT NOT NULL,               -- JSON argv (never holds a password: that goes by env)
     workdir TEXT NOT NULL,
     target_address TEXT NOT NULL,        -- user@host:port/db, no password
+    target_fingerprint TEXT,             -- the target's snapshot after the re-check (in snapshots)
     exit_code INTEGER,                   -- NULL: not run, or killed on timeout
     output TEXT NOT NULL                 -- the command's output (its tail when long), redacted
 );

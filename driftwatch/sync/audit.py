@@ -41,6 +41,7 @@ class SyncRun:
     command: str  # JSON argv
     workdir: str
     target_address: str
+    target_fingerprint: str | None
     exit_code: int | None
     output: str
 
@@ -54,7 +55,12 @@ class _Fingerprint:
     fingerprint: str
 
 
-def baseline(store: Store, reference: str, target_ids: frozenset[str]) -> Baseline | None:
+def baseline(store: Store, reference: str, target: str, target_ids: frozenset[str]) -> Baseline | None:
+    """What `target` should look like with `target_ids` applied, from the history; None if unknown."""
+    return _reference_baseline(store, reference, target_ids) or _last_sync(store, target, target_ids)
+
+
+def _reference_baseline(store: Store, reference: str, target_ids: frozenset[str]) -> Baseline | None:
     """The newest stored snapshot of `reference` whose applied migrations are exactly `target_ids`."""
     # environment_checks counts each reading's migrations: only snapshots with the right count are
     # decompressed and parsed, which matters with a 20k-table schema.
@@ -66,8 +72,26 @@ def baseline(store: Store, reference: str, target_ids: frozenset[str]) -> Baseli
             continue
         snap = _parse(stored)
         if snap is not None and snap.migrations and frozenset(snap.migrations.ids) == target_ids:
-            return Baseline(snap, fp)
+            label = (f"{reference}'s as of {_when(snap)}, when {reference} had the same "
+                     f"{len(target_ids)} migrations")  # fmt: skip
+            return Baseline(snap, fp, label)
     return None
+
+
+def _last_sync(store: Store, target: str, target_ids: frozenset[str]) -> Baseline | None:
+    """The target as driftwatch's last sync of it left it (a sync that stopped halfway, say):
+    the reference never had that set of migrations, but any change by hand since would show."""
+    last = store.first(SyncRun, _LAST_RUN, t=target)
+    stored = store.snapshot(target, last.target_fingerprint) if last and last.target_fingerprint else None
+    snap = _parse(stored) if stored else None
+    if last is None or snap is None or not snap.migrations or frozenset(snap.migrations.ids) != target_ids:
+        return None
+    label = f"what sync {last.id} ({last.result}) left in {target} at {_when(snap)}"
+    return Baseline(snap, str(last.target_fingerprint), label)
+
+
+def _when(snap: Snapshot) -> str:
+    return f"{snap.taken_at:%Y-%m-%d %H:%M} UTC"
 
 
 def _parse(stored: StoredSnapshot) -> Snapshot | None:
@@ -130,6 +154,8 @@ _COUNTED = """SELECT snapshot_fingerprint AS fingerprint FROM environment_checks
     WHERE env = :env AND ok = 1 AND applied_migrations = :n AND snapshot_fingerprint IS NOT NULL
     GROUP BY snapshot_fingerprint ORDER BY max(at) DESC"""
 _RECENT = "SELECT fingerprint FROM snapshots WHERE env = :env ORDER BY confirmed_at DESC LIMIT :limit"
+_LAST_RUN = """SELECT * FROM sync_runs WHERE target = :t AND target_fingerprint IS NOT NULL
+    ORDER BY id DESC LIMIT 1"""
 _RUNS = "SELECT * FROM sync_runs WHERE (:t IS NULL OR target = :t) ORDER BY id"
 _LATEST = "SELECT * FROM sync_runs WHERE target = :t ORDER BY id DESC LIMIT 1"
 _COUNTS = "SELECT reference, target, result, count(*) AS n FROM sync_runs GROUP BY reference, target, result"

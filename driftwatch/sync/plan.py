@@ -27,10 +27,12 @@ class Options:
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
-    """The reference as the history kept it when it had exactly the target's migrations."""
+    """What the target's schema should be with its migrations: the reference as the history kept it
+    when it had exactly those migrations, or the target as driftwatch's own last sync left it."""
 
     snapshot: Snapshot
     fingerprint: str
+    label: str  # e.g. "uat's as of 2025-12-01 09:00 UTC, when uat had the same 81 migrations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,16 +212,14 @@ def _baseline(facts: Facts, options: Options) -> Check:
         return Check("baseline", False, f"the history has no snapshot of {c.reference} with exactly "
                      f"{c.target}'s {n} migrations, so a change made by hand in {c.target} cannot be "
                      "ruled out; --force overrides.", forced)  # fmt: skip
-    base = facts.baseline.snapshot
-    differences = compare_schema(base, facts.target, facts.ignore).differences
-    when = f"{base.taken_at:%Y-%m-%d %H:%M} UTC"
+    base = facts.baseline
+    differences = compare_schema(base.snapshot, facts.target, facts.ignore).differences
     if not differences:
-        return Check("baseline", True, f"{c.target}'s schema equals {c.reference}'s as of {when}, when "
-                     f"{c.reference} had the same {n} migrations.")  # fmt: skip
-    return Check("baseline", False, f"{c.target}'s schema differs from {c.reference}'s as of {when}, when "
-                 f"{c.reference} had the same {n} migrations, in {len(differences)} place(s): someone "
-                 f"changed {c.target} by hand, and migrations on top could fail halfway or hide it; --force "
-                 "overrides.", forced, _described(differences, c))  # fmt: skip
+        return Check("baseline", True, f"{c.target}'s schema equals {base.label}.")
+    return Check("baseline", False, f"{c.target}'s schema differs from {base.label}, in "
+                 f"{len(differences)} place(s): someone changed {c.target} by hand, and migrations on "
+                 "top could fail halfway or hide it; --force overrides.", forced,
+                 _described(differences, c))  # fmt: skip
 
 
 def _described(differences: tuple[Difference, ...], c: Comparison) -> tuple[str, ...]:

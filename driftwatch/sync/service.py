@@ -62,7 +62,7 @@ def gather(config: Config, comparison: Comparison, store: Store | None, holder: 
     ids = frozenset(target.migrations.ids if target.migrations else ())
     return plan.Facts(
         comparison, config.sync_for(comparison.name), config.comparisons, drift, target, address(tgt_env.dsn),
-        audit.baseline(store, comparison.reference, ids) if store else None,
+        audit.baseline(store, comparison.reference, comparison.target, ids) if store else None,
         str(store.path) if store else None,
         audit.seen(store, comparison.reference) if store else frozenset(), holder, config.schema.ignore,
     )  # fmt: skip
@@ -120,12 +120,15 @@ def _execute(config: Config, target: Environment, the_plan: Plan, hooks: Hooks) 
 def _finish(config: Config, store: Store, r: Result, hooks: Hooks) -> Result:
     """Audit the sync, post it to Slack (through the outbox), and log it."""
     e, p = r.execution, r.plan
+    # The re-check recorded the target's snapshot: a later sync compares the target with it.
+    latest = store.latest_check(p.comparison) if e is not None else None
     audit_id = audit.record(store, {
         "comparison": p.comparison, "reference": p.reference, "target": p.target, "actor": r.actor,
         "started_at": r.started_at, "finished_at": r.finished_at, "result": r.result,
         "reasons": r.reasons(), "planned": p.missing, "applied": r.applied, "still_missing": r.still_missing,
         "schema_equal": r.schema_equal, "command": p.command, "workdir": str(p.workdir),
         "target_address": p.target_address, "exit_code": e.exit_code if e else None,
+        "target_fingerprint": latest.target_fingerprint if latest else None,
         "output": e.output if e else ""})  # fmt: skip
     r = replace(r, audit_id=audit_id)
     logs.get().log(20 if r.ok else 40, "sync.finished", comparison=p.comparison, result=r.result,

@@ -64,7 +64,7 @@ def _one(name: str, s: Section, tool: str, path: Path | None) -> SyncSettings:
         s.problem("timeout", f"must be a positive number of seconds, got {timeout}")
     # Relative to the config file, like every other path in it; by default the config's folder.
     base = path.parent if path is not None else Path()
-    folder = base if workdir is None else base / workdir  # an absolute workdir replaces base
+    folder = (base if workdir is None else base / workdir).resolve()  # an absolute workdir replaces base
     if not folder.is_dir():
         s.problem("workdir", f"{folder} is not a directory")
     if enabled and raw_command is None and tool == "custom":
