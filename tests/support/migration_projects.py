@@ -150,11 +150,12 @@ FAKE_TOOL = '''\
 import json, os, sys, time
 import psycopg
 
+record_file, migrations_file, sleep = sys.argv[1:4]
 record = {"argv": sys.argv, "env": dict(os.environ), "pid": os.getpid()}
-with open(os.environ["DW_TEST_RECORD"], "a") as f:
+with open(record_file, "a") as f:
     f.write(json.dumps(record) + "\\n")
-time.sleep(float(os.environ.get("DW_TEST_SLEEP", "0")))
-migrations = json.loads(open(os.environ["DW_TEST_MIGRATIONS"]).read())
+time.sleep(float(sleep))
+migrations = json.loads(open(migrations_file).read())
 with psycopg.connect(autocommit=True) as conn:  # libpq reads PGHOST, PGPASSWORD, ...
     for name, sql in migrations:
         print(f"== {name}: migrating", flush=True)
