@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from driftwatch import diff
-from driftwatch.config import Comparison, ConfigError, Environment, parse
+from driftwatch.config import Comparison, ConfigError, Environment, load, parse
 from driftwatch.model import AppliedMigration, MigrationHistory, Snapshot
 from driftwatch.objects import Table
 from driftwatch.secrets import Secret
@@ -37,6 +37,12 @@ class TestConfig:
         assert (settings.enabled, settings.auto) == (False, False)
         assert settings.command == ("npx", "sequelize-cli", "db:migrate")
         assert settings.workdir == tmp_path
+
+    def test_the_example_ships_with_sync_disabled(self) -> None:
+        config = load(Path(__file__).resolve().parent.parent / "config.example.toml",
+                      {"DB_PASSWORD": "a", "PROD_DB_PASSWORD": "b"})  # fmt: skip
+        settings = config.sync_for("uat:staging")
+        assert (settings.enabled, settings.auto) == (False, False)
 
     def test_golang_migrate_default_runs_in_a_shell(self) -> None:
         """Its documented command names $DATABASE_URL, which only a shell expands."""
