@@ -162,6 +162,10 @@ def test_nothing_to_do_and_wrong_direction(pg18: PgServer, password: str, tmp_pa
     pg18.execute(s.staging, 'INSERT INTO "SequelizeMeta" VALUES ' + ", ".join(f"('{n}')" for n in DEC2))
     assert s.sync("--apply")[:2] == (0, "Nothing to do: staging already has every migration uat has.\n")
     assert [r.result for r in s.audit()] == ["nothing_to_do"]
+    code, out, _ = s.sync("--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["comparison"], doc["missing"], doc["nothing_to_do"]) == ("uat:staging", [], True)
 
     code, _, err = run_cli(s.path, "production:staging")
     assert code == 2
