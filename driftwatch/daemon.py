@@ -101,6 +101,7 @@ class Daemon:
             if stored is not None and stored.server_fingerprint:
                 snap = snapshot_file.from_document(json.loads(stored.document), f"stored {name}")
                 self._cache[name] = Cached(snap, stored.server_fingerprint, stored.taken_at)
+        self._publish_sync_counts()
         self._publish(lambda s: replace(s, comparisons={
             name: replace(c, drift_started=self._drift_started(name))
             for name, c in s.comparisons.items()}))  # fmt: skip
@@ -260,10 +261,15 @@ class Daemon:
 
     def _auto_sync(self, outcomes: list[Outcome]) -> None:
         """Sync what [sync] enables with auto = true (driftwatch.sync decides); publish the sync counts."""
-        from driftwatch.sync import audit, auto, service  # noqa: PLC0415 - only a syncing daemon needs them
+        from driftwatch.sync import auto, service  # noqa: PLC0415 - only a syncing daemon needs them
 
         hooks = service.Hooks(self.recheck, self.notifier.deliver, clock=self.clock)
         auto.after_run(self.config, self.store, zip(self.config.comparisons, outcomes, strict=True), hooks)
+        self._publish_sync_counts()
+
+    def _publish_sync_counts(self) -> None:
+        from driftwatch.sync import audit  # noqa: PLC0415
+
         self._publish(lambda s: replace(s, sync_runs=audit.series(self.config, self.store)))
 
     # --- the schedule ---------------------------------------------------------------------

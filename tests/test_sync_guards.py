@@ -19,7 +19,7 @@ from driftwatch.daemon import Daemon
 from driftwatch.demo import scenario
 from driftwatch.pipeline import take_snapshot
 from driftwatch.store import Store
-from driftwatch.sync import audit, lock
+from driftwatch.sync import audit, lock, preview
 from tests.support.configs import write_config
 from tests.support.migration_projects import fake_tool
 from tests.support.pgserver import PgServer
@@ -100,6 +100,9 @@ def test_disabled_apply_refuses_in_one_sentence_and_touches_nothing(
     assert s.tool_runs() == []
     assert s.fingerprint("staging") == before
     code, out, _ = s.sync()  # the dry run works all the same
+    shown = io.StringIO()
+    assert preview(s.config, "uat:staging", None, shown) == code  # the demo's entry point
+    assert shown.getvalue() == out
     assert "[REFUSED] enabled: sync is disabled for uat:staging" in out
     assert "  4. 20251202_04_walletid_depii.js" in out
     assert "[REFUSED] baseline: there is no history to compare staging with" in out

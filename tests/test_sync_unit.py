@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
 from driftwatch import diff
 from driftwatch.config import Comparison, ConfigError, Environment, load, parse
+from driftwatch.metrics import registry
 from driftwatch.model import AppliedMigration, MigrationHistory, Snapshot
 from driftwatch.objects import Table
 from driftwatch.secrets import Secret
+from driftwatch.state import State
 from driftwatch.sync import plan, render
 from driftwatch.sync.run import child_environment, connection_environment, redactor
 from driftwatch.sync.settings import SyncSettings
@@ -122,6 +126,15 @@ def facts(ref: Snapshot, tgt: Snapshot, baseline: Snapshot | None, **kw: Any) ->
     base = plan.Baseline(baseline, "fp", "uat's as of then") if baseline else None
     return plan.Facts(comparison, settings, comparisons, diff.compare(ref, tgt), tgt, "app@db/staging", base,
                       kw.pop("history", "history.db"), **kw)  # fmt: skip
+
+
+def test_sync_runs_counter_is_exposed() -> None:
+    """driftwatch_sync_runs_total{reference,target,result} from the state's counts."""
+    state = State.initial(["uat", "staging"], [("uat", "staging")])
+    state = replace(state, sync_runs={("uat", "staging", "applied"): 2, ("uat", "staging", "failed"): 0})
+    text = generate_latest(registry(lambda: state)).decode()
+    assert 'driftwatch_sync_runs_total{reference="uat",result="applied",target="staging"} 2.0' in text
+    assert 'driftwatch_sync_runs_total{reference="uat",result="failed",target="staging"} 0.0' in text
 
 
 class TestPlan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from driftwatch import snapshot_file
@@ -91,7 +91,7 @@ def _last_sync(store: Store, target: str, target_ids: frozenset[str]) -> Baselin
 
 
 def _when(snap: Snapshot) -> str:
-    return f"{snap.taken_at:%Y-%m-%d %H:%M} UTC"
+    return f"{snap.taken_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _parse(stored: StoredSnapshot) -> Snapshot | None:
