@@ -26,6 +26,7 @@ from driftwatch.model import KINDS, PLURALS, Drift, Outcome, Snapshot
 from driftwatch.render import json as json_report
 from driftwatch.render.terminal import Style, render
 from driftwatch.secrets import redact_text
+from driftwatch.sync import cli as sync_cli
 
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     _daemon_parsers(sub, config_help)
     cli_report.add_parser(sub, config_help)
     _demo_parser(sub)
+    sync_cli.add_parser(sub, config_help)
     cfg = sub.add_parser("check-config", help="validate the config file without connecting")
     cfg.add_argument("--config", type=Path, help=config_help)
     return p
@@ -273,8 +275,13 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return demo.run(out, demo.Options(args.serve, args.keep, color, args.metrics_port, args.report_dir))
 
 
+def _sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return sync_cli.run(load_config(_config_path(args.config)), args, out, err)
+
+
 COMMANDS = {"check": _check, "diff": _diff, "snapshot": _snapshot, "check-config": _check_config,
-            "run": _run, "status": _status, "notify": _notify, "report": _report, "demo": _demo}  # fmt: skip
+            "run": _run, "status": _status, "notify": _notify, "report": _report, "demo": _demo,
+            "sync": _sync}  # fmt: skip
 
 
 def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:

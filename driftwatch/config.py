@@ -22,6 +22,8 @@ from driftwatch.daemon_config import (
 from driftwatch.migrations.settings import MigrationSettings
 from driftwatch.model import KINDS, IgnoreRule
 from driftwatch.secrets import Secret
+from driftwatch.sync import settings as sync_settings
+from driftwatch.sync.settings import SyncSettings
 from driftwatch.toml_section import Section, describe
 
 DEFAULT_CONFIG = Path("driftwatch.toml")
@@ -100,10 +102,19 @@ class Config:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     state: StateSettings = field(default_factory=StateSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
+    sync: Mapping[str, SyncSettings] = field(default_factory=dict)  # comparison name -> settings
 
     def comparison(self, name: str) -> Comparison | None:
         """The comparison called `reference:target`, if configured."""
         return next((c for c in self.comparisons if c.name == name), None)
+
+    def sync_for(self, comparison: str) -> SyncSettings:
+        """The comparison's `[sync]` settings; without a table, sync is disabled (the defaults)."""
+        if comparison in self.sync:
+            return self.sync[comparison]
+        folder = self.path.parent if self.path is not None else Path()
+        return SyncSettings(comparison, workdir=folder,
+                            command=sync_settings.default_command(self.migrations.tool))
 
 
 def load(
@@ -144,10 +155,12 @@ def parse(
     metrics = daemon_config.metrics(top.get("metrics", dict, {}), problems)
     state = daemon_config.state(top.get("state", dict, {}), path, problems)
     slack = daemon_config.slack(top.get("slack", dict), environ, problems)
+    sync = sync_settings.parse(top.get("sync", dict, {}), {c.name for c in comparisons}, migrations.tool,
+                               path, problems)  # fmt: skip
     top.finish()
     if problems:
         raise ConfigError([prefix + p.removeprefix("config.") for p in problems])
-    return Config(path, envs, comparisons, migrations, schema, schedule, metrics, state, slack)
+    return Config(path, envs, comparisons, migrations, schema, schedule, metrics, state, slack, sync)
 
 
 def _environments(

@@ -101,6 +101,7 @@ class Daemon:
             if stored is not None and stored.server_fingerprint:
                 snap = snapshot_file.from_document(json.loads(stored.document), f"stored {name}")
                 self._cache[name] = Cached(snap, stored.server_fingerprint, stored.taken_at)
+        self._publish_sync_counts()
         self._publish(lambda s: replace(s, comparisons={
             name: replace(c, drift_started=self._drift_started(name))
             for name, c in s.comparisons.items()}))  # fmt: skip
@@ -139,6 +140,7 @@ class Daemon:
         readings = self._read_all(run_id, force_full=job == "weekly")
         run = Run(run_id, job, started, self._files(log))
         outcomes = [self._check(c, readings, run) for c in self.config.comparisons]
+        self._auto_sync(outcomes)
         if job == "weekly":  # last week's maintenance report; its Slack summary goes out just below
             weekly_report.publish(self.config, self.store, self.clock, self.notifier)
         self.notifier.deliver()
@@ -245,6 +247,30 @@ class Daemon:
         self.log.info("comparison.checked", comparison=comparison.name, in_sync=in_sync,
                       episode=change.kind)  # fmt: skip
         return outcome
+
+    def recheck(self, comparison: Comparison) -> Outcome:
+        """Read both sides in full now and record the check as job "sync"; its alerts go out at once."""
+        run_id = uuid.uuid4().hex[:12]
+        readings = {name: self._read(self.config.environments[name], force_full=True)
+                    for name in (comparison.reference, comparison.target)}  # fmt: skip
+        for reading in readings.values():
+            self._record_environment(run_id, reading)
+        outcome = self._check(comparison, readings, Run(run_id, "sync", self.clock(), self._files(self.log)))
+        self.notifier.deliver()
+        return outcome
+
+    def _auto_sync(self, outcomes: list[Outcome]) -> None:
+        """Sync what [sync] enables with auto = true (driftwatch.sync decides); publish the sync counts."""
+        from driftwatch.sync import auto, service  # noqa: PLC0415 - only a syncing daemon needs them
+
+        hooks = service.Hooks(self.recheck, self.notifier.deliver, clock=self.clock)
+        auto.after_run(self.config, self.store, zip(self.config.comparisons, outcomes, strict=True), hooks)
+        self._publish_sync_counts()
+
+    def _publish_sync_counts(self) -> None:
+        from driftwatch.sync import audit  # noqa: PLC0415
+
+        self._publish(lambda s: replace(s, sync_runs=audit.series(self.config, self.store)))
 
     # --- the schedule ---------------------------------------------------------------------
 

@@ -66,6 +66,8 @@ METRICS = {m.name: m for m in (
              ("error",)),
     Declared("alerts_pending", "gauge", "Alerts decided but not yet accepted by Slack (kept and "
              "retried every run).", ()),
+    Declared("sync_runs", "counter", "Audited `driftwatch sync --apply` runs (by a person or the daemon), "
+             "by result.", ("reference", "target", "result")),
     Declared("build_info", "gauge", "Always 1; the version label says which driftwatch runs.",
              ("version",)),
 )}  # fmt: skip
@@ -131,6 +133,10 @@ def _run_metrics(state: State) -> Iterator[Metric]:
     pending = _family("alerts_pending")
     pending.add_metric([], state.alerts_pending)
     yield pending
+    syncs = _family("sync_runs")
+    for (reference, target, result), n in sorted(state.sync_runs.items()):
+        syncs.add_metric([reference, target, result], n)
+    yield syncs
     info = _family("build_info")
     info.add_metric([__version__], 1)
     yield info

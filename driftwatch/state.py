@@ -70,6 +70,7 @@ class State:
     ready: bool = False  # a check has completed since start
     slack_errors: Mapping[str, int] = field(default_factory=dict)  # Slack error code -> count
     alerts_pending: int = 0  # alerts decided but not yet accepted by Slack
+    sync_runs: Mapping[tuple[str, str, str], int] = field(default_factory=dict)  # (ref, target, result) -> n
 
     @classmethod
     def initial(cls, environments: Iterable[str], comparisons: Iterable[tuple[str, str]]) -> State:

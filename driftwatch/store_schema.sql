@@ -96,3 +96,29 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_pending ON alerts (id) WHERE sent_at IS NULL;
 CREATE INDEX alerts_by_comparison ON alerts (comparison, created_at);
+
+-- version 3
+-- The sync audit: every `sync --apply` (by a person or by the daemon) that got as far as a
+-- decision, refused or run, with who, when, what was planned and what happened.
+CREATE TABLE sync_runs (
+    id INTEGER PRIMARY KEY,
+    comparison TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    target TEXT NOT NULL,
+    actor TEXT NOT NULL,                 -- the OS user, or "daemon (auto)"
+    started_at REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    result TEXT NOT NULL,                -- applied, incomplete, failed, timeout, refused
+    reasons TEXT NOT NULL,               -- JSON: refusals, or the preconditions overridden (--force ...)
+    planned TEXT NOT NULL,               -- JSON: migration ids missing before, in order
+    applied TEXT NOT NULL,               -- JSON: ids the re-check found applied
+    still_missing TEXT NOT NULL,         -- JSON: ids still missing after
+    schema_equal INTEGER CHECK (schema_equal IN (0, 1)),  -- NULL: not re-checked
+    command TEXT NOT NULL,               -- JSON argv (never holds a password: that goes by env)
+    workdir TEXT NOT NULL,
+    target_address TEXT NOT NULL,        -- user@host:port/db, no password
+    target_fingerprint TEXT,             -- the target's snapshot after the re-check (in snapshots)
+    exit_code INTEGER,                   -- NULL: not run, or killed on timeout
+    output TEXT NOT NULL                 -- the command's output (its tail when long), redacted
+);
+CREATE INDEX sync_runs_by_target ON sync_runs (target, started_at);

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.support.migration_projects import install_sequelize, node_tools
 from tests.support.pgserver import (
     DEBIAN_PG15,
     PgServer,
@@ -74,3 +76,13 @@ def admin_password(pg: PgServer, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DB_PASSWORD", pg.password)
     monkeypatch.setenv("PGPASSWORD", pg.password)
     return pg.password
+
+
+@pytest.fixture(scope="session")
+def sequelize_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """node_modules with sequelize-cli, sequelize and pg from npm, installed once per session."""
+    if node_tools() is None:
+        if REQUIRE_ALL:
+            pytest.fail("node and npm are needed for the Sequelize sync tests")
+        pytest.skip("node and npm are not installed on this machine")
+    return install_sequelize(tmp_path_factory.mktemp("npm"))
