@@ -91,6 +91,14 @@ class TestDemo:
         assert page.parent == tmpdir_open / "reports"
         assert "<svg" in page.read_text()
         assert "Drift episodes: 2 opened, 0 resolved." in out  # both comparisons drift
+        assert "Migrations that arrived: UAT 4, Staging 0, Production 0." in out
+        # The sync plan: the four migrations in order, the baseline found in the demo's own
+        # history (UAT at 81 in the first check), and --apply refused because sync is disabled.
+        plan = out[out.index("Sync uat → staging (dry run"):]
+        listed = [m.name for m in scenario.DEC2]
+        assert [line.split(". ", 1)[1] for line in plan.splitlines() if re.match(r"  \d\. ", line)] == listed
+        assert "[ok     ] baseline: staging's schema equals uat's" in plan
+        assert "Verdict: the preconditions hold, but sync is disabled: --apply would refuse." in plan
         _assert_nothing_left(tmpdir_open)
 
     def test_keep_leaves_a_working_config_and_a_stop_command(self, tmpdir_open: Path) -> None:

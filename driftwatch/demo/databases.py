@@ -27,15 +27,24 @@ class World:
 
 
 def create_databases(server: DemoServer, monitor_password: str) -> None:
-    """uat, staging and production as the runbook's Dec 2 left them, and a read-only role."""
+    """uat, staging and production as they were on the morning of Dec 2, and a read-only role.
+
+    UAT starts where Staging is (81 migrations); `deploy_dec2` then gives it the day's four.
+    """
     server.execute("postgres", sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
         sql.Identifier(MONITOR), sql.Literal(monitor_password)).as_string())  # fmt: skip
     for env in ENVIRONMENTS:
         server.execute("postgres", f'CREATE DATABASE "{env}"')
         # One transaction per database: a half-built environment would tell a wrong story.
-        server.execute(env, scenario.database_sql(env), autocommit=False)
+        morning = "staging" if env == "uat" else env
+        server.execute(env, scenario.database_sql(morning), autocommit=False)
         # What driftwatch needs beyond the catalogs, which every role may read.
         server.execute(env, f'GRANT SELECT ON "SequelizeMeta" TO "{MONITOR}"')
+
+
+def deploy_dec2(server: DemoServer) -> None:
+    """The runbook's Dec 2: the four E.164 migrations reach UAT (and nowhere else)."""
+    server.execute("uat", scenario.migrate_sql(scenario.DEC2), autocommit=False)
 
 
 def write_migrations(folder: Path) -> None:
@@ -71,5 +80,7 @@ def write_config(world: World, server: DemoServer) -> None:
         '[schedule]\ncheck = "* * * * *"\ntimezone = "UTC"\nrun_on_start = false\n',
         f'[metrics]\nlisten = "127.0.0.1:{world.metrics_port}"\n',
         f'[state]\nstate_dir = "{world.state_dir}"\n',
+        # Present but disabled, as a team would start: the dry run works, --apply refuses.
+        f'[sync."uat:staging"]\nenabled = false\nworkdir = "{world.root}"\n',
     ]
     world.config.write_text("\n".join(parts))

@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from driftwatch import config as config_module
-from driftwatch import logs
+from driftwatch import logs, sync
 from driftwatch.alerts import preview_alert
 from driftwatch.config import Config
 from driftwatch.daemon import Daemon
@@ -106,7 +106,7 @@ def _run(out: TextIO, options: Options) -> int:
             server.start()
         world = _build(progress, server, root, options)
         config = config_module.load(world.config)
-        _loop(out, progress, config, world, options)
+        _loop(out, progress, config, server, world, options=options)
         keep = options.keep
         if keep:
             _print_kept(out, server, world)
@@ -122,7 +122,7 @@ def _run(out: TextIO, options: Options) -> int:
 def _build(progress: Progress, server: postgres.DemoServer, root: Path, options: Options) -> World:
     world = World(root, root / "driftwatch.toml", root / "driftwatch.password", root / "migrations",
                   root / "state", postgres.free_port(options.metrics_port))  # fmt: skip
-    with progress.step("Creating uat (85 migrations), staging (81) and production (75)"):
+    with progress.step("Creating uat and staging (81 migrations each) and production (75)"):
         monitor_password = secrets.token_urlsafe(18)
         databases.create_databases(server, monitor_password)
         world.password_file.write_text(monitor_password + "\n")
@@ -132,19 +132,25 @@ def _build(progress: Progress, server: postgres.DemoServer, root: Path, options:
     return world
 
 
-def _loop(out: TextIO, progress: Progress, config: Config, world: World, options: Options) -> None:
-    """check → metrics → Slack; the same Daemon and HTTP server `driftwatch run` uses."""
+def _loop(out: TextIO, progress: Progress, config: Config, server: postgres.DemoServer, world: World,
+          *, options: Options) -> None:  # fmt: skip
+    """check → metrics → Slack → report → sync plan; the Daemon and HTTP server `driftwatch run` uses."""
     with Store.open(config.state.state_dir) as store:
         daemon = Daemon(config, store)
         http = HttpServer("127.0.0.1", world.metrics_port, Endpoints(
             registry(daemon.state), daemon.state, daemon.alive)).start()  # fmt: skip
         try:
-            with progress.step("Checking UAT → Staging → Production"):
+            with progress.step("Checking UAT → Staging → Production (the morning: UAT = Staging)"):
+                daemon.run("check")
+            with progress.step("Dec 2: the four E.164 migrations reach UAT (uat now has 85)"):
+                databases.deploy_dec2(server)
+            with progress.step("Checking again"):
                 outcomes = daemon.run("check")
             _show_check(out, progress, outcomes, options)
             _show_metrics(out, progress, http.port)
             _show_slack(out, progress, config, outcomes)
             _show_report(out, progress, store, config, options.report_dir)
+            _show_sync(out, progress, config, store)
             if options.serve:
                 _serve(out, daemon, http.port, options)
         finally:
@@ -193,6 +199,11 @@ def _show_report(out: TextIO, progress: Progress, store: Store, config: Config, 
     out.write("".join(f"  {line}\n" for line in headline[:6]))
     out.write(f"\n  Markdown: {files.markdown}\n  HTML:     {files.html}  (one self-contained file: "
               "open it in a browser)\n")  # fmt: skip
+
+
+def _show_sync(out: TextIO, progress: Progress, config: Config, store: Store) -> None:
+    progress.section("5. The sync plan (driftwatch sync --comparison uat:staging --dry-run)")
+    sync.preview(config, "uat:staging", store, out)
 
 
 def _block_lines(blocks: Sequence[Mapping[str, Any]]) -> list[str]:

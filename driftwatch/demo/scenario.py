@@ -199,6 +199,12 @@ def database_sql(env: str, with_data: bool = True) -> str:
     return "\n".join(build)
 
 
+def migrate_sql(steps: tuple[Migration, ...]) -> str:
+    """What `sequelize-cli db:migrate` does for `steps`: run each, then record it in SequelizeMeta."""
+    names = ", ".join(f"('{m.name}')" for m in steps)
+    return "\n".join([*(m.up for m in steps), f'INSERT INTO "SequelizeMeta" (name) VALUES {names};'])
+
+
 def migration_files() -> tuple[str, ...]:
     """The 90 file names in the project's migrations folder."""
     return tuple(sorted((*(m.name for m in migrations()), *PENDING_FILES)))
