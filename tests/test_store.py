@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-import driftwatch.store as store_module
+from driftwatch import store_file
 from driftwatch.model import CheckFailure
 from driftwatch.render import json as render_json
 from driftwatch.store import CheckRow, EpisodeChange, Store, StoreError
@@ -296,7 +296,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "history.db") as conn:
         conn.execute("UPDATE meta SET value = '70' WHERE key = 'schema_version'")
     conn.close()
-    known = len(store_module._migrations())
+    known = len(store_file._migrations())
     with pytest.raises(StoreError) as caught:
         Store.open(tmp_path)
     assert str(caught.value) == (f"{tmp_path / 'history.db'} was written by a newer driftwatch "
