@@ -68,6 +68,9 @@ METRICS = {m.name: m for m in (
              "retried every run).", ()),
     Declared("sync_runs", "counter", "Audited `driftwatch sync --apply` runs (by a person or the daemon), "
              "by result.", ("reference", "target", "result")),
+    Declared("comparison_info", "gauge", "Always 1 per configured comparison; the comparison label "
+             "(uat:staging, as --comparison names it) lets dashboards select comparisons by name.",
+             ("comparison", "reference", "target")),
     Declared("build_info", "gauge", "Always 1; the version label says which driftwatch runs.",
              ("version",)),
 )}  # fmt: skip
@@ -99,10 +102,11 @@ def _environment_metrics(state: State) -> Iterator[Metric]:
 def _comparison_metrics(state: State) -> Iterator[Metric]:
     names = ("in_sync", "missing_migrations", "extra_migrations", "schema_differences",
              "critical_table_mismatches", "drift_started_timestamp_seconds",
-             "last_check_timestamp_seconds", "last_success_timestamp_seconds")  # fmt: skip
+             "last_check_timestamp_seconds", "last_success_timestamp_seconds", "comparison_info")  # fmt: skip
     fams = {n: _family(n) for n in names}
     for c in state.comparisons.values():
         labels = [c.reference, c.target]
+        fams["comparison_info"].add_metric([c.name, *labels], 1)
         fams["in_sync"].add_metric(labels, float(bool(c.in_sync)))
         fams["missing_migrations"].add_metric(labels, c.missing)
         fams["extra_migrations"].add_metric(labels, c.extra)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.exposition import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from driftwatch.metrics import METRICS, PREFIX, registry
 from driftwatch.state import State
@@ -52,3 +53,15 @@ def test_promtool_accepts_the_exposition() -> None:
     result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                             check=False)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_comparison_info_names_each_comparison_as_the_cli_does() -> None:
+    """One driftwatch_comparison_info series per comparison, its name as --comparison spells it."""
+    state = State.initial(["uat", "staging", "production"], [("uat", "staging"), ("staging", "production")])
+    families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry(lambda: state))
+                                                                  .decode())}  # fmt: skip
+    samples = [(s.labels, s.value) for s in families["driftwatch_comparison_info"].samples]
+    assert samples == [
+        ({"comparison": "uat:staging", "reference": "uat", "target": "staging"}, 1.0),
+        ({"comparison": "staging:production", "reference": "staging", "target": "production"}, 1.0),
+    ]
