@@ -6,10 +6,7 @@ import io
 import json
 import signal
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,49 +17,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from driftwatch.cli import run
 from driftwatch.demo import scenario
 from tests.support.configs import write_config
+from tests.support.daemon import DRIFTWATCH, Daemon
 from tests.support.pgserver import PgServer
 
 pytestmark = pytest.mark.pg
-DRIFTWATCH = str(Path(sys.executable).parent / "driftwatch")
 
 
 def config_file(tmp_path: Path, dsns: dict[str, str], env_extra: str = "") -> Path:
     sections = '[schedule]\nshutdown_timeout_seconds = 30\n\n[metrics]\nlisten = "127.0.0.1:0"\n'
     return write_config(tmp_path, dsns, sections, env_extra=env_extra, critical="[]")
-
-
-class Daemon:
-    """A `driftwatch run` subprocess whose JSON log lines the test reads."""
-
-    def __init__(self, config: Path) -> None:
-        self.proc = subprocess.Popen(
-            [DRIFTWATCH, "run", "--config", str(config), "--log-format", "json"],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)  # fmt: skip
-        self.events: list[dict[str, object]] = []
-
-    def wait_for(self, event: str, timeout: float = 30) -> dict[str, object]:
-        deadline = time.monotonic() + timeout
-        assert self.proc.stderr is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            record: dict[str, object] = json.loads(line)
-            self.events.append(record)
-            if record["event"] == event:
-                return record
-        pytest.fail(f"no {event!r} log event; saw {[e['event'] for e in self.events]}")
-
-    def port(self) -> int:
-        started = next(e for e in self.events if e["event"] == "daemon.started")
-        return int(str(started["listen"]).rsplit(":", 1)[1])
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port()}{path}", timeout=5) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
 
 
 @pytest.fixture
