@@ -76,6 +76,12 @@ class TestRules:
                     "drift_started_timestamp_seconds"} & metric_names(rule.expr):  # fmt: skip
                 assert "--comparison {{ $labels.reference }}:{{ $labels.target }}" in text, rule.alert
 
+    def test_the_operator_s_prometheusrule_carries_the_same_groups(self) -> None:
+        """deploy/kubernetes/prometheusrule.yaml is the rules file, group for group, for the Operator."""
+        rule: dict[str, Any] = yaml.safe_load((DEPLOY / "kubernetes" / "prometheusrule.yaml").read_text())
+        assert (rule["apiVersion"], rule["kind"]) == ("monitoring.coreos.com/v1", "PrometheusRule")
+        assert rule["spec"]["groups"] == yaml.safe_load(RULES.read_text())["groups"]
+
     def test_rules_read_only_declared_metrics(self) -> None:
         """Rules use the names in driftwatch/metrics.py (and Prometheus' own `up`) only."""
         for rule in rules():
