@@ -125,6 +125,7 @@ class TestDashboard:
         variables = {v["name"]: v for v in doc["templating"]["list"]}
         comparison = variables["comparison"]
         assert comparison["definition"] == "label_values(driftwatch_comparison_info, comparison)"
+        assert comparison["query"] == comparison["definition"]  # the string form every Grafana reads
         assert comparison["includeAll"]
         assert comparison["multi"]
         per_comparison = {n for n, d in METRICS.items() if "reference" in d.labels} - {"sync_runs"}
