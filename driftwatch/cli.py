@@ -198,7 +198,7 @@ def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # libpq itself reads PGPASSWORD and ~/.pgpass when the URI holds no password.
     sides = {"reference": args.reference, "target": args.target}
     files = {name: snapshot_file.read(arg) for name, arg in sides.items() if _is_snapshot_file(arg)}
-    envs = {name: Environment(name, arg) for name, arg in sides.items()}
+    envs = {name: Environment(name, arg, from_command_line=True) for name, arg in sides.items()}
     # A flyway snapshot compared with a live database means flyway on the live side too.
     tool = args.migrations_tool or next(
         (f.migrations.tool for f in files.values() if f.migrations), "sequelize")
@@ -221,7 +221,7 @@ def _diff_command(args: argparse.Namespace) -> str:
 
 def _snapshot_source(args: argparse.Namespace) -> tuple[Config, Environment]:
     if _is_dsn(args.source):
-        env = Environment(args.output.stem, args.source)
+        env = Environment(args.output.stem, args.source, from_command_line=True)
         settings = MigrationSettings(args.migrations_tool or "sequelize")
         return Config(None, {env.name: env}, (), settings, SchemaSettings()), env
     config = load_config(_config_path(args.config))
