@@ -122,7 +122,7 @@ _EXPLANATIONS: tuple[tuple[str, str, str], ...] = (
      "grant CONNECT on it to driftwatch's role."),
     ("permission", r"permission denied for (?P<what>\w+) (?P<obj>\S+)",
      "{env}: permission denied for {what} {obj}; grant SELECT on it to driftwatch's role "
-     "(see docs: the role driftwatch needs)."),
+     "(README: \"The role driftwatch needs\")."),
     ("timeout", r"timeout expired|timed out",
      "{env}: no answer from {host_port} within {env_timeout}; check the network path or raise "
      "connect_timeout."),

@@ -105,7 +105,10 @@ def test_role_without_select_on_history(
         conn.execute(f"CREATE ROLE reader LOGIN PASSWORD '{admin_password}'")
     code, text = check(tmp_path, uat, pg.dsn(db, user="reader"))
     assert code == 2
-    assert 'staging: permission denied for table SequelizeMeta; grant SELECT on it' in text
+    assert 'staging: permission denied for table SequelizeMeta; grant SELECT on it to driftwatch\'s ' \
+        'role (README: "The role driftwatch needs").' in text
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "\n## The role driftwatch needs\n" in readme  # the section the sentence points at
 
 
 def test_no_password_names_where_to_put_it(

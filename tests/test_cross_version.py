@@ -41,3 +41,28 @@ def test_rich_schema_is_identical_across_versions(pg15: PgServer, pg18: PgServer
     assert counts == new.counts()
     drift = diff.compare(old, new)
     assert drift.schema.differences == ()
+
+
+def test_a_role_with_only_select_on_the_history_table_reads_everything(pg: PgServer) -> None:
+    """The least-privileged role the README documents sees the same snapshot as a superuser."""
+    db = pg.create_database("priv")
+    pg.execute(db, rich_schema_sql() + ' CREATE TABLE public."SequelizeMeta" (name varchar(255) PRIMARY KEY);'
+               " INSERT INTO \"SequelizeMeta\" VALUES ('20250101-a.js');")
+    role = f"dw_reader_{db[-10:]}"
+    with pg.admin(db) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{pg.password}'")
+        conn.execute(f'GRANT SELECT ON public."SequelizeMeta" TO {role}')
+    try:
+        config = Config(None, {}, ())
+        owner = pipeline.take_snapshot(Environment("owner", pg.dsn(db), Secret(pg.password)), config)
+        reader = pipeline.take_snapshot(Environment("reader", pg.dsn(db, user=role), Secret(pg.password)),
+                                        config)  # fmt: skip
+    finally:
+        with pg.admin(db) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+    assert reader.counts() == owner.counts()
+    drift = diff.compare(owner, reader)
+    assert drift.schema.differences == ()
+    assert drift.migrations is not None
+    assert drift.migrations.target_count == 1
