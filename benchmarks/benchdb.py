@@ -18,10 +18,9 @@ import build_schema
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.support.pgserver is the suite's server harness
 
+from driftwatch.demo.postgres import reachable_bin_dir, service_user  # noqa: E402
 from tests.support.pgserver import (  # noqa: E402 - needs the repo root on sys.path first
     PgServer,
-    _run_as,
-    _usable_bin_dir,
     embedded_bin_dir,
     free_port,
 )
@@ -50,10 +49,11 @@ class BenchServer(PgServer):
 @contextlib.contextmanager
 def bench_server(bin_dir: Path) -> Iterator[BenchServer]:
     """tests.support.pgserver.running_server, with BenchServer."""
-    user = _run_as()
+    user = service_user()
     root = Path(tempfile.mkdtemp(prefix="dw-bench-pg-"))
     root.chmod(0o755)
-    server = BenchServer(_usable_bin_dir(bin_dir, user), root, free_port(), user)
+    # The binaries copy (when `user` cannot reach them) lives in `root`, deleted with it.
+    server = BenchServer(reachable_bin_dir(bin_dir, user, root / "bin"), root, free_port(), user)
     try:
         server.init()
         server.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from driftwatch.errors import UserError
 from driftwatch.migrations.settings import MigrationSettings
 from driftwatch.model import KINDS, PLURALS, Drift, Outcome, Snapshot
 from driftwatch.render import json as json_report
-from driftwatch.render.terminal import Style, render
+from driftwatch.render.terminal import Recheck, Style, check_command, render
 from driftwatch.secrets import redact_text
 from driftwatch.sync import cli as sync_cli
 
@@ -129,14 +130,15 @@ def _exit_code(outcomes: Sequence[Outcome]) -> int:
     return EXIT_IN_SYNC if all(o.in_sync for o in outcomes if isinstance(o, Drift)) else EXIT_DRIFT
 
 
-def _emit(outcomes: Sequence[Outcome], args: argparse.Namespace, out: TextIO, single: bool) -> int:
+def _emit(outcomes: Sequence[Outcome], args: argparse.Namespace, out: TextIO, single: bool,
+          recheck: Recheck = check_command) -> int:
     if args.json:
         doc = (json_report.outcome(outcomes[0]) if single
                else json_report.check_document(outcomes))  # fmt: skip
         out.write(json_report.dumps(doc) + "\n")
     else:
         color = args.color == "always" or (args.color == "auto" and out.isatty())
-        out.write(render(outcomes, Style(color, args.limit)))
+        out.write(render(outcomes, Style(color, args.limit), recheck))
     return _exit_code(outcomes)
 
 
@@ -154,7 +156,19 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_ERROR
         comparisons = (chosen,)
     overrides = _overrides(args.snapshot, config)
-    return _emit(pipeline.check_all(config, comparisons, overrides=overrides), args, out, single=False)
+    outcomes = pipeline.check_all(config, comparisons, overrides=overrides)
+    return _emit(outcomes, args, out, single=False, recheck=_check_command(args))
+
+
+def _check_command(args: argparse.Namespace) -> Recheck:
+    """`check` again for one comparison, with the --config and --snapshot this run was given."""
+    words = ["driftwatch", "check"]
+    if args.config:
+        words += ["--config", str(args.config)]
+    for spec in args.snapshot:
+        words += ["--snapshot", spec]
+    return lambda drift: shlex.join([*words, "--comparison",
+                                     f"{drift.reference.name}:{drift.target.name}"])
 
 
 def _overrides(specs: Sequence[str], config: Config) -> dict[str, Snapshot]:
@@ -184,19 +198,30 @@ def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # libpq itself reads PGPASSWORD and ~/.pgpass when the URI holds no password.
     sides = {"reference": args.reference, "target": args.target}
     files = {name: snapshot_file.read(arg) for name, arg in sides.items() if _is_snapshot_file(arg)}
-    envs = {name: Environment(name, arg) for name, arg in sides.items()}
+    envs = {name: Environment(name, arg, from_command_line=True) for name, arg in sides.items()}
     # A flyway snapshot compared with a live database means flyway on the live side too.
     tool = args.migrations_tool or next(
         (f.migrations.tool for f in files.values() if f.migrations), "sequelize")
     comparison = Comparison("reference", "target", tuple(args.critical_table))
     config = Config(None, envs, (comparison,), MigrationSettings(tool), SchemaSettings())
     outcomes = pipeline.check_all(config, (comparison,), overrides=files)
-    return _emit(outcomes, args, out, single=True)
+    command = _diff_command(args)
+    return _emit(outcomes, args, out, single=True, recheck=lambda _drift: command)
+
+
+def _diff_command(args: argparse.Namespace) -> str:
+    """This `diff` again, as its next steps name it: passwords masked, arguments quoted."""
+    words = ["driftwatch", "diff", redact_text(args.reference), redact_text(args.target)]
+    if args.migrations_tool:
+        words += ["--migrations-tool", args.migrations_tool]
+    for table in args.critical_table:
+        words += ["--critical-table", table]
+    return shlex.join(words)
 
 
 def _snapshot_source(args: argparse.Namespace) -> tuple[Config, Environment]:
     if _is_dsn(args.source):
-        env = Environment(args.output.stem, args.source)
+        env = Environment(args.output.stem, args.source, from_command_line=True)
         settings = MigrationSettings(args.migrations_tool or "sequelize")
         return Config(None, {env.name: env}, (), settings, SchemaSettings()), env
     config = load_config(_config_path(args.config))

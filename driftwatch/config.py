@@ -54,6 +54,8 @@ class Environment:
     statement_timeout: float = 30.0
     lock_timeout: float = 5.0
     sslmode: str | None = None
+    # A DSN given on the command line (`diff`, `snapshot DSN`): no config keys to point at.
+    from_command_line: bool = False
 
 
 @dataclass(frozen=True, slots=True)

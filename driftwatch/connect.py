@@ -84,11 +84,17 @@ def explain(error: psycopg.Error, env: Environment) -> CheckError:
             groups = {k: v for k, v in match.groupdict().items() if v is not None}
             message = template.format(
                 env=env.name, where=where, host_port=host_port, source=_password_source(env),
-                env_timeout=f"{env.connect_timeout} s", **groups,
+                env_timeout=f"{env.connect_timeout} s", give_password=_password_fix(env), **groups,
             )  # fmt: skip
             return CheckError(reason, message)
     detail = redact_text(text.splitlines()[0] if text else type(error).__name__)
     return CheckError("error", f"{env.name} ({where}): {detail}")
+
+
+def _password_fix(env: Environment) -> str:
+    if env.from_command_line:
+        return "put it in PGPASSWORD or ~/.pgpass (or in the URI)"
+    return "set password_env or password_file for this environment"
 
 
 def _password_source(env: Environment) -> str:
@@ -106,8 +112,7 @@ _EXPLANATIONS: tuple[tuple[str, str, str], ...] = (
     ("auth", r"password authentication failed for user \"(?P<user>[^\"]*)\"",
      "{env}: login failed for user {user} at {host_port}; check {source}."),
     ("auth", r"no password supplied|password is required",
-     "{env}: the server at {host_port} asks for a password and none was given; "
-     "set password_env or password_file for this environment."),
+     "{env}: the server at {host_port} asks for a password and none was given; {give_password}."),
     ("unknown_database", r"database \"(?P<db>[^\"]*)\" does not exist",
      "{env}: database {db} does not exist on {host_port}; fix the database name in its dsn."),
     ("unknown_role", r"role \"(?P<user>[^\"]*)\" does not exist",
@@ -117,7 +122,7 @@ _EXPLANATIONS: tuple[tuple[str, str, str], ...] = (
      "grant CONNECT on it to driftwatch's role."),
     ("permission", r"permission denied for (?P<what>\w+) (?P<obj>\S+)",
      "{env}: permission denied for {what} {obj}; grant SELECT on it to driftwatch's role "
-     "(see docs: the role driftwatch needs)."),
+     "(README: \"The role driftwatch needs\")."),
     ("timeout", r"timeout expired|timed out",
      "{env}: no answer from {host_port} within {env_timeout}; check the network path or raise "
      "connect_timeout."),

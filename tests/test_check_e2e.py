@@ -84,6 +84,8 @@ def test_check_reports_the_runbook_day(
     assert "❌ STAGING IS NOT IN SYNC WITH UAT" in out
     assert "npx sequelize-cli db:migrate" in out
     assert "5 migration files applied in neither uat nor staging:" in out
+    # The next step checks again with the same config file, not a ./driftwatch.toml that may not exist.
+    assert f"Check again:\n      driftwatch check --config {path} --comparison uat:staging\n" in out
     assert admin_password not in out + err
 
 
@@ -137,6 +139,23 @@ def test_diff_runbook_day_and_identical(
     code, out, err = cli("diff", pg.dsn(runbook["uat"]), pg.dsn(runbook["uat"]))
     assert code == 0, out + err
     assert "IS 100% IN SYNC" in out
+
+
+def test_diff_next_steps_name_the_diff_again(
+    pg: PgServer, make_db: Callable[..., str], admin_password: str
+) -> None:
+    """`diff` has no config: its next steps repeat the diff (password masked), not `check`."""
+    ref = make_db(scenario.SEQUELIZE_META + " CREATE TABLE t (id int);")
+    tgt = make_db(scenario.SEQUELIZE_META + " CREATE TABLE t (id bigint);")
+    with_password = pg.dsn(ref).replace("@", f":{admin_password}@", 1)
+    code, out, _ = cli("diff", with_password, pg.dsn(tgt), "--critical-table", "t")
+    assert code == 1
+    again = f"driftwatch diff '{with_password.replace(admin_password, '********')}' {pg.dsn(tgt)} " \
+        "--critical-table t"
+    assert f"See every detail with:\n      {again} --json\n" in out
+    assert f"Check again:\n      {again}\n" in out
+    assert "driftwatch check" not in out
+    assert admin_password not in out
 
 
 def test_column_changes_are_reported_per_attribute(

@@ -105,7 +105,30 @@ def test_role_without_select_on_history(
         conn.execute(f"CREATE ROLE reader LOGIN PASSWORD '{admin_password}'")
     code, text = check(tmp_path, uat, pg.dsn(db, user="reader"))
     assert code == 2
-    assert 'staging: permission denied for table SequelizeMeta; grant SELECT on it' in text
+    assert 'staging: permission denied for table SequelizeMeta; grant SELECT on it to driftwatch\'s ' \
+        'role (README: "The role driftwatch needs").' in text
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "\n## The role driftwatch needs\n" in readme  # the section the sentence points at
+
+
+def test_no_password_names_where_to_put_it(
+    pg: PgServer, uat: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No password at all: a config environment is pointed at its keys, a diff DSN at PGPASSWORD."""
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    path = tmp_path / "nopw.toml"
+    path.write_text(f'[environments.uat]\ndsn = "{uat}"\n[environments.staging]\ndsn = "{uat}"\n'
+                    '[[comparisons]]\nreference = "uat"\ntarget = "staging"\n')
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["check", "--config", str(path)], out, err) == 2
+    assert f"uat: the server at {pg.host}:{pg.port} asks for a password and none was given; " \
+        "set password_env or password_file for this environment." in out.getvalue()
+    out = io.StringIO()
+    assert run(["diff", uat, uat], out, err) == 2
+    assert f"reference: the server at {pg.host}:{pg.port} asks for a password and none was given; " \
+        "put it in PGPASSWORD or ~/.pgpass (or in the URI)." in out.getvalue()
+    assert "password_env" not in out.getvalue()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from driftwatch.migrations import migrate_command
@@ -220,12 +220,14 @@ def _findings(drift: Drift) -> list[str]:
     return found
 
 
-def next_steps(drift: Drift, comparison: str) -> list[str]:
-    """The commands that move this comparison toward in sync, in the order to run them."""
+def next_steps(drift: Drift, recheck: str) -> list[str]:
+    """The commands that move this comparison toward in sync, in the order to run them;
+    `recheck` is the command that checks it again (`driftwatch check --comparison ...`)."""
     m, tgt, steps = drift.migrations, drift.target, []
     if m is not None and not (m.reference_found and m.target_found):
-        steps.append("Point [migrations] tool/schema/table at your migration history table, "
-                     "then check again.")  # fmt: skip
+        steps.append("Point driftwatch at your migration history table ([migrations] "
+                     "tool/schema/table in the config, --migrations-tool for diff), then "
+                     "check again.")  # fmt: skip
     if m is not None and (m.failed or m.extra):
         steps.append(f"Have a person look at {tgt.name} first: failed or extra migrations "
                      "mean a hotfix or a half-applied change; fix it there before syncing.")
@@ -236,12 +238,20 @@ def next_steps(drift: Drift, comparison: str) -> list[str]:
     if drift.schema.differences and (m is None or not m.missing):
         steps.append(f"Schema differs with no missing migration: someone changed "
                      f"{tgt.name} by hand. See every detail with:\n"
-                     f"      driftwatch check --comparison {comparison} --json")
-    steps.append(f"Check again:\n      driftwatch check --comparison {comparison}")
+                     f"      {recheck} --json")
+    steps.append(f"Check again:\n      {recheck}")
     return steps
 
 
-def _summary(drift: Drift, style: Style) -> Iterator[str]:
+def check_command(drift: Drift) -> str:
+    """The command that checks one configured comparison again."""
+    return f"driftwatch check --comparison {drift.reference.name}:{drift.target.name}"
+
+
+Recheck = Callable[[Drift], str]  # the command a report's next steps give to check again
+
+
+def _summary(drift: Drift, style: Style, recheck: str) -> Iterator[str]:
     ref, tgt = drift.reference.name, drift.target.name
     yield from _banner("SUMMARY", style)
     if drift.in_sync:
@@ -255,13 +265,14 @@ def _summary(drift: Drift, style: Style) -> Iterator[str]:
         yield from (f"   - {f}" for f in _findings(drift))
         yield ""
         yield "Next steps:"
-        yield from (f"   {i}. {s}" for i, s in enumerate(next_steps(drift, f"{ref}:{tgt}"), 1))
+        yield from (f"   {i}. {s}" for i, s in enumerate(next_steps(drift, recheck), 1))
     yield ""
     yield RULE
 
 
-def render_drift(drift: Drift, style: Style = Style()) -> str:
-    """The full report of one comparison."""
+def render_drift(drift: Drift, style: Style = Style(), recheck: Recheck = check_command) -> str:
+    """The full report of one comparison; its next steps check again with `recheck(drift)`
+    (`driftwatch diff` has no config, so no comparison to name; `check --config` needs it)."""
     ref, tgt = drift.reference.name, drift.target.name
     lines = _banner(f"DRIFTWATCH — {tgt.upper()} AGAINST {ref.upper()}", style)
     lines += _connections(drift, style)
@@ -269,7 +280,7 @@ def render_drift(drift: Drift, style: Style = Style()) -> str:
         lines += _migration_lines(drift.migrations, ref, tgt, style)
     lines += _schema_lines(drift, style)
     lines += _critical_lines(drift, style)
-    lines += _summary(drift, style)
+    lines += _summary(drift, style, recheck(drift))
     return "\n".join(lines) + "\n"
 
 
@@ -280,8 +291,8 @@ def render_failure(f: CheckFailure, style: Style = Style()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(outcomes: Sequence[Outcome], style: Style = Style()) -> str:
+def render(outcomes: Sequence[Outcome], style: Style = Style(), recheck: Recheck = check_command) -> str:
     """Every comparison of a run, one after another."""
-    parts = [render_drift(o, style) if isinstance(o, Drift) else render_failure(o, style)
+    parts = [render_drift(o, style, recheck) if isinstance(o, Drift) else render_failure(o, style)
              for o in outcomes]  # fmt: skip
     return "\n".join(parts)

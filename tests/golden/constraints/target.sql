@@ -7,3 +7,4 @@ CREATE TABLE members (user_id int, org_id int, email text, starts int, ends int,
   CONSTRAINT members_no_overlap EXCLUDE USING gist (during WITH =),
   CONSTRAINT members_only_tgt CHECK (ends > 0));
 ALTER TABLE members ADD CONSTRAINT members_email_len CHECK (length(email) < 200);
+ALTER TABLE members ADD CONSTRAINT members_ends_rule CHECK (ends > 0);

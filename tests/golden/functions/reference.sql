@@ -9,3 +9,6 @@ CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM l
 CREATE FUNCTION std_body(x int) RETURNS int LANGUAGE sql IMMUTABLE BEGIN ATOMIC SELECT x + 1; END;
 CREATE PROCEDURE archive(days int) LANGUAGE plpgsql AS $$ BEGIN DELETE FROM ledger WHERE id < days; END $$;
 CREATE FUNCTION overload(a int) RETURNS int LANGUAGE sql AS $$ SELECT a $$;
+CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT x * 2 $$;
+CREATE FUNCTION half(x numeric) RETURNS numeric LANGUAGE sql AS $$ SELECT x / 2 $$;
+CREATE FUNCTION purge(days int) RETURNS void LANGUAGE sql AS $$ DELETE FROM ledger WHERE id < days $$;

@@ -5,3 +5,4 @@ CREATE INDEX t_created_idx ON t (created DESC NULLS LAST) WHERE active;
 CREATE INDEX t_hash_idx ON t USING hash (name);
 CREATE INDEX t_payload_idx ON t USING gin (payload);
 CREATE INDEX t_only_ref_idx ON t (name, email);
+CREATE UNIQUE INDEX t_email_nnd_idx ON t (email) NULLS NOT DISTINCT;

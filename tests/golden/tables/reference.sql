@@ -4,3 +4,7 @@ CREATE UNLOGGED TABLE cache_entries (k text, v text);
 CREATE TABLE accounts (id int); ALTER TABLE accounts ENABLE ROW LEVEL SECURITY; ALTER TABLE accounts FORCE ROW LEVEL SECURITY;
 CREATE TABLE child_of_base () INHERITS (parent_base);
 CREATE TABLE by_list (id int, region text) PARTITION BY LIST (region);
+CREATE TABLE logs_2025 PARTITION OF logs FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE metrics (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE notes (id int); ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+CREATE FOREIGN TABLE remote_rates (code text, rate numeric) SERVER dw_golden_srv;

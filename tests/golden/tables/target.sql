@@ -4,3 +4,7 @@ CREATE TABLE cache_entries (k text, v text);
 CREATE TABLE accounts (id int); ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
 CREATE TABLE child_of_base (id int, at date);
 CREATE TABLE by_list (id int, region text) PARTITION BY HASH (id);
+CREATE TABLE logs_2025 (id int, at date NOT NULL);
+CREATE TABLE metrics (id int, at date);
+CREATE TABLE notes (id int);
+CREATE TABLE remote_rates (code text, rate numeric);
