@@ -119,33 +119,53 @@ def _stream(cur: psycopg.Cursor[tuple[Any, ...]], sql: bytes, params: dict[str, 
     return cur.stream(sql, params)
 
 
-def read_schema(
-    conn: psycopg.Connection[Any], options: CatalogOptions = CatalogOptions()
-) -> dict[str, dict[str, SchemaObject]]:
-    """Every object in scope, by kind and qualified name.
+# pg_get_viewdef takes ACCESS SHARE on every table a view reads and keeps it until the
+# transaction ends. Held through the rest of the read, it would make a migration's ALTER TABLE
+# wait, and the application's queries queue behind that ALTER. So these kinds are read last and
+# the transaction ends right after them: the locks last as long as their one query.
+LOCKING = ("view", "materialized_view")
 
-    The small kinds go out together in one pipeline (one round trip); the three big ones are
-    then streamed one after the other, each built while its rows arrive. All of it runs in
-    the connection's one read-only REPEATABLE READ transaction, so every kind sees the same
-    moment of the catalog.
-    """
-    params = options.params()
-    version = conn.info.server_version
-    built: dict[str, dict[str, SchemaObject]] = {}
+
+def _pipelined(conn: psycopg.Connection[Any], kinds: tuple[str, ...], params: dict[str, Any]
+               ) -> dict[str, dict[str, SchemaObject]]:  # fmt: skip
+    """Several small kinds in one round trip."""
+    built = {}
     with conn.pipeline():
         cursors = {}
-        for kind, filename in QUERIES.items():
-            if kind not in STREAMED:
-                cur = conn.cursor(row_factory=tuple_row)
-                cur.execute(query(filename, version), params)
-                cursors[kind] = cur
+        for kind in kinds:
+            cur = conn.cursor(row_factory=tuple_row)
+            cur.execute(query(QUERIES[kind], conn.info.server_version), params)
+            cursors[kind] = cur
         for kind, cur in cursors.items():
             built[kind] = build_all(kind, _rows(kind, cur, iter(cur)))
             cur.close()
+    return built
+
+
+def read_schema(
+    conn: psycopg.Connection[Any], options: CatalogOptions = CatalogOptions()
+) -> dict[str, dict[str, SchemaObject]]:
+    """Every object in scope, by kind and qualified name; ends the connection's transaction.
+
+    The small kinds go out together in one pipeline (one round trip); the three big ones are
+    then streamed one after the other, each built while its rows arrive; views come last. All
+    of it runs in one read-only REPEATABLE READ transaction, so every kind sees the same moment
+    of the catalog, and the transaction is committed at once so no lock outlives the read.
+    """
+    params = options.params()
+    small = tuple(k for k in QUERIES if k not in STREAMED and k not in LOCKING)
+    built = _pipelined(conn, small, params)
     for kind in STREAMED:
         with conn.cursor(row_factory=tuple_row) as cur:
-            rows = _stream(cur, query(QUERIES[kind], version), params)
+            rows = _stream(cur, query(QUERIES[kind], conn.info.server_version), params)
             built[kind] = build_all(kind, _rows(kind, cur, iter(rows)))
+    # Not pipelined: a pipeline right after a chunked stream fails with "unexpected result status
+    # TUPLES_CHUNK" (psycopg 3.3.9, libpq 18).
+    for kind in LOCKING:
+        with conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(query(QUERIES[kind], conn.info.server_version), params)
+            built[kind] = build_all(kind, _rows(kind, cur, iter(cur)))
+    conn.commit()
     return {kind: built[kind] for kind in QUERIES}
 
 
