@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -89,18 +90,36 @@ class Sender:
                 return
             response = client.send(text=message["text"], blocks=message.get("blocks"))
         except SlackApiError as e:
-            raise self._error(str(e.response.get("error", "unknown_error")), target) from None
+            raise self._error(_api_code(e), target) from None
         except OSError as e:
             raise DeliveryError(type(e).__name__, f"Slack could not be reached ({type(e).__name__}); "
                                 "the alert stays queued and is retried next cycle") from None  # fmt: skip
         if response.status_code != 200:
-            raise self._error(str(response.body or response.status_code).strip(), target)
+            raise self._error(_webhook_code(response.status_code, response.body), target)
 
     def _error(self, code: str, channel: str | None) -> DeliveryError:
         source = self.settings.token_source or "the configured token"
-        template = FIXES.get(code, "Slack answered {code}; the alert stays queued and is retried")
+        template = FIXES.get(code, "Slack answered {code}; the alert stays queued and is retried next cycle")
         return DeliveryError(code, template.format(code=code, channel=channel or "(none)",
                                                    source=source))  # fmt: skip
+
+
+# A Slack error code, as a metric label value and a log field: short, lower-case, no free text.
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def _api_code(e: SlackApiError) -> str:
+    """Slack's `error` field; for an answer that has none (a 5xx page, a proxy's error) the status."""
+    error = e.response.get("error") if isinstance(e.response.data, dict) else None
+    if isinstance(error, str) and _CODE.fullmatch(error):
+        return error
+    return f"http_{e.response.status_code}"
+
+
+def _webhook_code(status: int, body: str | None) -> str:
+    """A webhook answers its error as the body's text (`no_service`); anything else is the status."""
+    text = (body or "").strip()
+    return text if _CODE.fullmatch(text) else f"http_{status}"
 
 
 def flush(outbox: Outbox, sender: Sender, now: Callable[[], datetime],
