@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from apscheduler.events import (
     JobEvent,
 )
 from apscheduler.schedulers.background import BackgroundScheduler
+from psycopg import Connection
 
 from driftwatch import catalog, diff, logs, snapshot_file
 from driftwatch.config import Comparison, Config, Environment
@@ -33,6 +35,10 @@ from driftwatch.report import weekly as weekly_report
 from driftwatch.state import State, comparison_state, env_state
 from driftwatch.store import Store
 from driftwatch.summary import drift_summary
+
+# After the shutdown timeout, the queries still running are cancelled; this long is then left for
+# the run to notice and unwind before the process exits regardless.
+CANCEL_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,9 @@ class Daemon:
         self._state_lock = threading.Lock()
         self._run_lock = threading.Lock()  # one run at a time, whichever job started it
         self._cache: dict[str, Cached] = {}
+        self._stopping = threading.Event()  # set when a stop gave up waiting: record nothing more
+        self._live: set[Connection[Any]] = set()  # connections of the running run, to cancel
+        self._live_lock = threading.Lock()
         self.scheduler: BackgroundScheduler | None = None
         self.log = logs.get()
         self.notifier = Notifier(config, store, clock)
@@ -137,7 +146,12 @@ class Daemon:
         run_id, started, t0 = uuid.uuid4().hex[:12], self.clock(), time.perf_counter()
         log = self.log.bind(run_id=run_id, job=job)
         log.info("run.started", comparisons=[c.name for c in self.config.comparisons])
-        readings = self._read_all(run_id, force_full=job == "weekly")
+        readings = self._read_all(force_full=job == "weekly")
+        if self._stopping.is_set():  # its reads were cancelled: an interrupted run is not a result
+            log.warning("run.abandoned", reason="the daemon is stopping")
+            return []
+        for reading in readings.values():
+            self._record_environment(run_id, reading)
         run = Run(run_id, job, started, self._files(log))
         outcomes = [self._check(c, readings, run) for c in self.config.comparisons]
         self._auto_sync(outcomes)
@@ -160,22 +174,30 @@ class Daemon:
             log.warning("migrations.directory_unreadable", error=str(e))
             return None
 
-    def _read_all(self, run_id: str, force_full: bool) -> dict[str, Reading]:
+    def _read_all(self, force_full: bool) -> dict[str, Reading]:
         names = list(dict.fromkeys(n for c in self.config.comparisons
                                    for n in (c.reference, c.target)))  # fmt: skip
         workers = min(self.config.schedule.max_parallel, len(names))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="env") as pool:
             envs = [self.config.environments[n] for n in names]
             readings = list(pool.map(lambda e: self._read(e, force_full), envs))
-        for reading in readings:
-            self._record_environment(run_id, reading)
         return {r.env: r for r in readings}
+
+    @contextlib.contextmanager
+    def _tracked(self, conn: Connection[Any]) -> Iterator[None]:
+        with self._live_lock:
+            self._live.add(conn)
+        try:
+            yield
+        finally:
+            with self._live_lock:
+                self._live.discard(conn)
 
     def _read(self, env: Environment, force_full: bool) -> Reading:
         logs.bind(env_name=env.name)
         t0 = time.perf_counter()
         try:
-            with connect(env) as conn:
+            with connect(env) as conn, self._tracked(conn):
                 server_fp = catalog.read_fingerprint(conn)
                 cached = self._cache.get(env.name)
                 if cached and not force_full and self._still_valid(cached, server_fp):
@@ -297,10 +319,23 @@ class Daemon:
         self.log.error(kind, job=event.job_id, error=repr(exception) if exception else None)
 
     def stop(self, timeout: float) -> bool:
-        """Stop taking work, let a running check finish within `timeout`; True if it did."""
+        """Stop taking work, let a running check finish within `timeout`; True if it did.
+
+        A check still running then has its queries cancelled (a lock wait, a slow catalog) and
+        is dropped unrecorded: the next process checks again. False if even that did not end it.
+        """
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        return self.wait_idle(timeout)
+        if self.wait_idle(timeout):
+            return True
+        self._stopping.set()
+        with self._live_lock:
+            live = list(self._live)
+        self.log.warning("daemon.cancelling", connections=len(live), waited_seconds=timeout)
+        for conn in live:
+            with contextlib.suppress(Exception):  # it may have closed meanwhile
+                conn.cancel_safe(timeout=2)
+        return self.wait_idle(CANCEL_GRACE_SECONDS)
 
 
 def _fp(reading: Reading) -> str | None:
