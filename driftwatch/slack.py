@@ -40,6 +40,8 @@ FIXES = {
     "msg_blocks_too_long": "Slack found the message too long (msg_blocks_too_long); this is a "
                            "driftwatch bug, please report it",
 }  # fmt: skip
+# Errors about the channel alone: other channels' alerts are still delivered.
+CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 
 
 class DeliveryError(Exception):
@@ -124,15 +126,25 @@ def _webhook_code(status: int, body: str | None) -> str:
 
 def flush(outbox: Outbox, sender: Sender, now: Callable[[], datetime],
           on_error: Callable[[DeliveryError], None]) -> int:  # fmt: skip
-    """Send pending alerts in order; stop at the first failure so order is kept. Returns sent."""
-    sent = 0
+    """Send pending alerts in order; returns how many Slack accepted.
+
+    A failure stops the flush, so each channel hears its alerts in order, except a failure that
+    concerns one channel only (a per-comparison channel the bot is not in): that channel's alerts
+    wait, and the other channels' alerts still go out.
+    """
+    sent, blocked = 0, set[str | None]()
     for row in outbox.pending():
+        if row.channel in blocked:
+            continue
         try:
             sender.send(row.message(), row.channel)
         except DeliveryError as e:
             outbox.mark_failed(row.id, e.code)
             on_error(e)
-            return sent
+            if e.code not in CHANNEL_ERRORS:
+                return sent
+            blocked.add(row.channel)
+            continue
         outbox.mark_sent(row.id, now())
         sent += 1
     return sent

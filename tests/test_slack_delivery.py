@@ -5,13 +5,17 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from driftwatch import logs
 from driftwatch.daemon_config import SlackSettings
+from driftwatch.outbox import Outbox
 from driftwatch.secrets import Secret
-from driftwatch.slack import DeliveryError, Sender
+from driftwatch.slack import DeliveryError, Sender, flush
+from driftwatch.store import Store
 from tests.support.slack_server import TOKEN, WEBHOOK_PATH, Reply, SlackServer
 
 Make = Callable[[SlackServer], Sender]
@@ -98,3 +102,37 @@ class TestNoSecretLogged:
         assert WEBHOOK_PATH not in text
         assert "T000/B000/XXX" not in text
         assert TOKEN not in text
+
+
+class TestFlush:
+    """The outbox flush: order kept per channel, one bad channel never holds up the others."""
+
+    @staticmethod
+    def queue(outbox: Outbox, *channels: str | None) -> None:
+        at = datetime(2025, 12, 2, 9, 0, tzinfo=UTC)
+        for i, channel in enumerate(channels):
+            outbox.enqueue(f"k{i}", comparison="uat:staging", kind="opened", severity="warning", at=at,
+                           payload={**MESSAGE, "text": f"alert {i}"}, channel=channel)  # fmt: skip
+
+    def test_a_missing_channel_holds_only_its_own_alerts(self, tmp_path: Path) -> None:
+        """channel_not_found for #prod-alerts: its two alerts wait, #platform's still go out."""
+        with SlackServer(channels=("#platform",)) as slack, Store.open(tmp_path) as store:
+            outbox, errors = Outbox(store), list[str]()
+            self.queue(outbox, "#prod-alerts", None, "#prod-alerts", "#platform")
+            sent = flush(outbox, bot(slack), lambda: datetime.now(UTC), lambda e: errors.append(e.code))
+            assert sent == 2
+            assert errors == ["channel_not_found"]  # tried once, the second #prod-alerts one waits
+            assert [(r.channel, r.last_error) for r in outbox.pending()] == [
+                ("#prod-alerts", "channel_not_found"), ("#prod-alerts", None)]
+            posted = [r.body["text"] for r in slack.requests if r.body.get("channel") == "#platform"]
+            assert posted == ["alert 1", "alert 3"]
+
+    def test_an_outage_stops_the_flush(self, tmp_path: Path) -> None:
+        """Slack unreachable: one attempt, everything stays queued in order."""
+        with SlackServer() as slack, Store.open(tmp_path) as store:
+            outbox = Outbox(store)
+            self.queue(outbox, None, "#prod-alerts")
+            sender = bot(slack)
+            slack.down()
+            assert flush(outbox, sender, lambda: datetime.now(UTC), lambda e: None) == 0
+            assert [r.attempts for r in outbox.pending()] == [1, 0]
