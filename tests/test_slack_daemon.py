@@ -190,3 +190,23 @@ def test_notify_test_and_preview(
     assert "20251202_04_walletid_depii.js" in json.loads(blocks_json)["text"] + blocks_json
     assert text.strip()
     assert len(slack.requests) == before
+
+
+def test_min_severity_mention_and_channel_override(
+    pg: PgServer, make_db: Callable[..., str], admin_password: str, slack: SlackServer, tmp_path: Path
+) -> None:
+    """min_severity = critical drops the warning; reverse drift is critical, mentions, and goes to
+    its comparison's own channel."""
+    uat = make_db(scenario.database_sql("uat"), prefix="uat")
+    staging = make_db(scenario.database_sql("staging"), prefix="staging")
+    extra = ('min_severity = "critical"\nmention_on_critical = "<!subteam^S0PLATFORM>"\n\n'
+             '[[comparisons]]\nreference = "staging"\ntarget = "uat"\nslack_channel = "#prod-alerts"\n')
+    config = config_for(tmp_path, {"uat": pg.dsn(uat), "staging": pg.dsn(staging)}, slack, extra)
+    with Store.open(config.state.state_dir) as store:
+        Daemon(config, store, Clock()).run("check")
+    (message,) = posted(slack)  # uat → staging (four missing, no critical table) is only a warning
+    assert message["channel"] == "#prod-alerts"
+    text = json.dumps(message)
+    assert "<!subteam^S0PLATFORM>" in text
+    assert "Critical" in text
+    assert "20251202_04_walletid_depii.js" in text  # what UAT has and Staging lacks
