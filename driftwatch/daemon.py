@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import threading
 import time
@@ -130,8 +131,10 @@ class Daemon:
         if not self._run_lock.acquire(blocking=job == "weekly"):
             self.log.warning("run.skipped", job=job, reason="the previous run is still going")
             return []
+        run_id = uuid.uuid4().hex[:12]
         try:
-            return self._run(job)
+            with logs.bound(run_id=run_id, job=job):  # on every line of the run, stdlib's too
+                return self._run(run_id, job)
         finally:
             self._run_lock.release()
 
@@ -142,9 +145,9 @@ class Daemon:
             return True
         return False
 
-    def _run(self, job: str) -> list[Outcome]:
-        run_id, started, t0 = uuid.uuid4().hex[:12], self.clock(), time.perf_counter()
-        log = self.log.bind(run_id=run_id, job=job)
+    def _run(self, run_id: str, job: str) -> list[Outcome]:
+        started, t0 = self.clock(), time.perf_counter()
+        log = self.log
         log.info("run.started", comparisons=[c.name for c in self.config.comparisons])
         readings = self._read_all(force_full=job == "weekly")
         if self._stopping.is_set():  # its reads were cancelled: an interrupted run is not a result
@@ -180,7 +183,11 @@ class Daemon:
         workers = min(self.config.schedule.max_parallel, len(names))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="env") as pool:
             envs = [self.config.environments[n] for n in names]
-            readings = list(pool.map(lambda e: self._read(e, force_full), envs))
+            # Each read runs in a copy of this thread's context: the run's id and job, plus its own
+            # env_name, which then ends with the read instead of staying on the pool's thread.
+            futures = [pool.submit(contextvars.copy_context().run, self._read, e, force_full)
+                       for e in envs]  # fmt: skip
+            readings = [f.result() for f in futures]
         return {r.env: r for r in readings}
 
     @contextlib.contextmanager
@@ -194,7 +201,10 @@ class Daemon:
                 self._live.discard(conn)
 
     def _read(self, env: Environment, force_full: bool) -> Reading:
-        logs.bind(env_name=env.name)
+        with logs.bound(env_name=env.name):
+            return self._read_env(env, force_full)
+
+    def _read_env(self, env: Environment, force_full: bool) -> Reading:
         t0 = time.perf_counter()
         try:
             with connect(env) as conn, self._tracked(conn):
@@ -241,6 +251,10 @@ class Daemon:
         self.notifier.after_environment(r.env, snap is not None, r.error.message if r.error else None)
 
     def _check(self, comparison: Comparison, readings: Mapping[str, Reading], run: Run) -> Outcome:
+        with logs.bound(comparison=comparison.name):
+            return self._check_one(comparison, readings, run)
+
+    def _check_one(self, comparison: Comparison, readings: Mapping[str, Reading], run: Run) -> Outcome:
         ref, tgt = readings[comparison.reference], readings[comparison.target]
         try:
             outcome = _outcome(comparison, ref, tgt, self.config, run.files)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from driftwatch import logs
 from driftwatch.config import Config, load
 from driftwatch.daemon import Daemon
 from driftwatch.demo import scenario
@@ -17,7 +21,7 @@ from driftwatch.metrics import registry
 from driftwatch.server import Endpoints, HttpServer
 from driftwatch.store import Store
 from tests.support.configs import write_config
-from tests.support.pgserver import PgServer, embedded_bin_dir, running_server
+from tests.support.pgserver import PgServer, embedded_bin_dir, free_port, running_server
 
 pytestmark = pytest.mark.pg
 T0 = datetime(2025, 12, 2, 9, 0, tzinfo=UTC)
@@ -193,3 +197,33 @@ def test_full_snapshot_at_least_every_n_hours(runbook_pair: dict[str, str], tmp_
             fulls.append(row.full)
             clock.advance(hours=1)
     assert fulls == [True, False, False, False, False, False, True, False]
+
+
+def test_log_lines_carry_the_run_the_comparison_and_the_environment(
+    tmp_path: Path, admin_password: str
+) -> None:
+    """Every line of a run has its run_id and job; a read's lines its env_name; a check's its comparison."""
+    dead = {env: f"postgresql://app@127.0.0.1:{free_port()}/{env}" for env in ("uat", "staging")}
+    config = config_for(tmp_path, dead)
+    buf = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        logs.configure("json", "info", buf)
+        with Store.open(config.state.state_dir) as store:
+            Daemon(config, store, Clock()).run("check")
+        logs.get().info("after.run")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+    by_event: dict[str, list[dict[str, object]]] = {}
+    for line in lines:
+        by_event.setdefault(str(line["event"]), []).append(line)
+    run_id = by_event["run.started"][0]["run_id"]
+    for line in lines[:-1]:
+        assert (line.get("run_id"), line.get("job")) == (run_id, "check"), line
+    assert sorted(str(e["env_name"]) for e in by_event["environment.unreadable"]) == ["staging", "uat"]
+    (checked,) = by_event["comparison.checked"]
+    assert checked["comparison"] == "uat:staging"
+    assert "env_name" not in checked
+    assert not {"run_id", "job", "env_name", "comparison"} & set(by_event["after.run"][0])
