@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from driftwatch import logs
 from driftwatch.cli import run
 from driftwatch.config import Config, load
 from driftwatch.daemon import Daemon
@@ -210,3 +212,31 @@ def test_min_severity_mention_and_channel_override(
     assert "<!subteam^S0PLATFORM>" in text
     assert "Critical" in text
     assert "20251202_04_walletid_depii.js" in text  # what UAT has and Staging lacks
+
+
+def test_a_slack_error_is_logged_once_with_its_fix(
+    pg: PgServer, make_db: Callable[..., str], admin_password: str, slack: SlackServer, tmp_path: Path
+) -> None:
+    """invalid_auth on three runs in a row: one log line saying what to do, three counted."""
+    uat = make_db(scenario.database_sql("uat"), prefix="uat")
+    staging = make_db(scenario.database_sql("staging"), prefix="staging")
+    config = config_for(tmp_path, {"uat": pg.dsn(uat), "staging": pg.dsn(staging)}, slack)
+    slack.script(*[Reply.error("invalid_auth")] * 3)
+    buf, root = io.StringIO(), logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    clock = Clock()
+    try:
+        logs.configure("json", "info", buf)
+        with Store.open(config.state.state_dir) as store:
+            daemon = Daemon(config, store, clock)
+            for _ in range(3):
+                daemon.run("check")
+                clock.now += timedelta(hours=1)
+    finally:
+        root.handlers[:], root.level = handlers, level
+    assert daemon.state().slack_errors == {"invalid_auth": 3}
+    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+    (undelivered,) = [e for e in lines if e["event"] == "slack.undelivered"]
+    assert undelivered["error"] == "invalid_auth"
+    assert "check that $SLACK_BOT_TOKEN holds a current bot token" in str(undelivered["fix"])
+    assert TOKEN not in buf.getvalue()
