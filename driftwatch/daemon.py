@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -19,6 +21,7 @@ from apscheduler.events import (
     JobEvent,
 )
 from apscheduler.schedulers.background import BackgroundScheduler
+from psycopg import Connection
 
 from driftwatch import catalog, diff, logs, snapshot_file
 from driftwatch.config import Comparison, Config, Environment
@@ -33,6 +36,10 @@ from driftwatch.report import weekly as weekly_report
 from driftwatch.state import State, comparison_state, env_state
 from driftwatch.store import Store
 from driftwatch.summary import drift_summary
+
+# After the shutdown timeout, the queries still running are cancelled; this long is then left for
+# the run to notice and unwind before the process exits regardless.
+CANCEL_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,9 @@ class Daemon:
         self._state_lock = threading.Lock()
         self._run_lock = threading.Lock()  # one run at a time, whichever job started it
         self._cache: dict[str, Cached] = {}
+        self._stopping = threading.Event()  # set when a stop gave up waiting: record nothing more
+        self._live: set[Connection[Any]] = set()  # connections of the running run, to cancel
+        self._live_lock = threading.Lock()
         self.scheduler: BackgroundScheduler | None = None
         self.log = logs.get()
         self.notifier = Notifier(config, store, clock)
@@ -121,8 +131,10 @@ class Daemon:
         if not self._run_lock.acquire(blocking=job == "weekly"):
             self.log.warning("run.skipped", job=job, reason="the previous run is still going")
             return []
+        run_id = uuid.uuid4().hex[:12]
         try:
-            return self._run(job)
+            with logs.bound(run_id=run_id, job=job):  # on every line of the run, stdlib's too
+                return self._run(run_id, job)
         finally:
             self._run_lock.release()
 
@@ -133,11 +145,16 @@ class Daemon:
             return True
         return False
 
-    def _run(self, job: str) -> list[Outcome]:
-        run_id, started, t0 = uuid.uuid4().hex[:12], self.clock(), time.perf_counter()
-        log = self.log.bind(run_id=run_id, job=job)
+    def _run(self, run_id: str, job: str) -> list[Outcome]:
+        started, t0 = self.clock(), time.perf_counter()
+        log = self.log
         log.info("run.started", comparisons=[c.name for c in self.config.comparisons])
-        readings = self._read_all(run_id, force_full=job == "weekly")
+        readings = self._read_all(force_full=job == "weekly")
+        if self._stopping.is_set():  # its reads were cancelled: an interrupted run is not a result
+            log.warning("run.abandoned", reason="the daemon is stopping")
+            return []
+        for reading in readings.values():
+            self._record_environment(run_id, reading)
         run = Run(run_id, job, started, self._files(log))
         outcomes = [self._check(c, readings, run) for c in self.config.comparisons]
         self._auto_sync(outcomes)
@@ -160,22 +177,37 @@ class Daemon:
             log.warning("migrations.directory_unreadable", error=str(e))
             return None
 
-    def _read_all(self, run_id: str, force_full: bool) -> dict[str, Reading]:
+    def _read_all(self, force_full: bool) -> dict[str, Reading]:
         names = list(dict.fromkeys(n for c in self.config.comparisons
                                    for n in (c.reference, c.target)))  # fmt: skip
         workers = min(self.config.schedule.max_parallel, len(names))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="env") as pool:
             envs = [self.config.environments[n] for n in names]
-            readings = list(pool.map(lambda e: self._read(e, force_full), envs))
-        for reading in readings:
-            self._record_environment(run_id, reading)
+            # Each read runs in a copy of this thread's context: the run's id and job, plus its own
+            # env_name, which then ends with the read instead of staying on the pool's thread.
+            futures = [pool.submit(contextvars.copy_context().run, self._read, e, force_full)
+                       for e in envs]  # fmt: skip
+            readings = [f.result() for f in futures]
         return {r.env: r for r in readings}
 
+    @contextlib.contextmanager
+    def _tracked(self, conn: Connection[Any]) -> Iterator[None]:
+        with self._live_lock:
+            self._live.add(conn)
+        try:
+            yield
+        finally:
+            with self._live_lock:
+                self._live.discard(conn)
+
     def _read(self, env: Environment, force_full: bool) -> Reading:
-        logs.bind(env_name=env.name)
+        with logs.bound(env_name=env.name):
+            return self._read_env(env, force_full)
+
+    def _read_env(self, env: Environment, force_full: bool) -> Reading:
         t0 = time.perf_counter()
         try:
-            with connect(env) as conn:
+            with connect(env) as conn, self._tracked(conn):
                 server_fp = catalog.read_fingerprint(conn)
                 cached = self._cache.get(env.name)
                 if cached and not force_full and self._still_valid(cached, server_fp):
@@ -219,6 +251,10 @@ class Daemon:
         self.notifier.after_environment(r.env, snap is not None, r.error.message if r.error else None)
 
     def _check(self, comparison: Comparison, readings: Mapping[str, Reading], run: Run) -> Outcome:
+        with logs.bound(comparison=comparison.name):
+            return self._check_one(comparison, readings, run)
+
+    def _check_one(self, comparison: Comparison, readings: Mapping[str, Reading], run: Run) -> Outcome:
         ref, tgt = readings[comparison.reference], readings[comparison.target]
         try:
             outcome = _outcome(comparison, ref, tgt, self.config, run.files)
@@ -297,10 +333,23 @@ class Daemon:
         self.log.error(kind, job=event.job_id, error=repr(exception) if exception else None)
 
     def stop(self, timeout: float) -> bool:
-        """Stop taking work, let a running check finish within `timeout`; True if it did."""
+        """Stop taking work, let a running check finish within `timeout`; True if it did.
+
+        A check still running then has its queries cancelled (a lock wait, a slow catalog) and
+        is dropped unrecorded: the next process checks again. False if even that did not end it.
+        """
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        return self.wait_idle(timeout)
+        if self.wait_idle(timeout):
+            return True
+        self._stopping.set()
+        with self._live_lock:
+            live = list(self._live)
+        self.log.warning("daemon.cancelling", connections=len(live), waited_seconds=timeout)
+        for conn in live:
+            with contextlib.suppress(Exception):  # it may have closed meanwhile
+                conn.cancel_safe(timeout=2)
+        return self.wait_idle(CANCEL_GRACE_SECONDS)
 
 
 def _fp(reading: Reading) -> str | None:

@@ -88,6 +88,5 @@ def get(name: str = "driftwatch", **context: Any) -> structlog.stdlib.BoundLogge
     return logger.bind(**context) if context else logger
 
 
-def bind(**context: Any) -> None:
-    """Bind context for everything logged in this thread or task until cleared."""
-    structlog.contextvars.bind_contextvars(**context)
+# Context for everything logged inside a `with` block (this thread, or a copied context).
+bound = structlog.contextvars.bound_contextvars

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import psycopg.conninfo
+
+# Every secret value this process has loaded. Patterns catch passwords inside DSNs, but a Slack
+# webhook URL or a bot token has no shape a pattern can trust (slack-sdk logs the webhook's URL at
+# DEBUG; an api_url stand-in has no hooks.slack.com in it), so the values themselves are masked.
+_KNOWN: set[str] = set()
+_KNOWN_LOCK = threading.Lock()
+# Shorter values would mask ordinary words; a password that short is still masked inside a DSN.
+_MIN_KNOWN_LENGTH = 6
 
 
 class Secret:
@@ -14,6 +23,9 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        if len(value) >= _MIN_KNOWN_LENGTH:
+            with _KNOWN_LOCK:
+                _KNOWN.add(value)
 
     def reveal(self) -> str:
         return self._value
@@ -32,10 +44,20 @@ class Secret:
 
 _URI_PASSWORD = re.compile(r"(?P<head>postgres(?:ql)?://[^:/@\s]*:)[^@]*?(?=@)")
 _KV_PASSWORD = re.compile(r"(?P<head>password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_SLACK_TOKEN = re.compile(r"\bxox[a-z]-[A-Za-z0-9-]+")
+_SLACK_WEBHOOK = re.compile(r"(?P<head>hooks\.slack\.com/)[\w/-]+")
 
 
 def redact_text(text: str) -> str:
-    """Mask passwords in any libpq URI or key=value string found inside `text`."""
+    """Mask every loaded secret, any Slack token or webhook path, and passwords in libpq URIs
+    and key=value strings found inside `text`."""
+    with _KNOWN_LOCK:
+        known = sorted(_KNOWN, key=len, reverse=True)  # a secret containing another goes first
+    for value in known:
+        if value in text:
+            text = text.replace(value, "********")
+    text = _SLACK_TOKEN.sub("xox*-********", text)
+    text = _SLACK_WEBHOOK.sub(r"\g<head>********", text)
     text = _URI_PASSWORD.sub(r"\g<head>********", text)
     return _KV_PASSWORD.sub(r"\g<head>********", text)
 

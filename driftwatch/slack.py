@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,8 @@ FIXES = {
     "msg_blocks_too_long": "Slack found the message too long (msg_blocks_too_long); this is a "
                            "driftwatch bug, please report it",
 }  # fmt: skip
+# Errors about the channel alone: other channels' alerts are still delivered.
+CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 
 
 class DeliveryError(Exception):
@@ -89,31 +92,59 @@ class Sender:
                 return
             response = client.send(text=message["text"], blocks=message.get("blocks"))
         except SlackApiError as e:
-            raise self._error(str(e.response.get("error", "unknown_error")), target) from None
+            raise self._error(_api_code(e), target) from None
         except OSError as e:
             raise DeliveryError(type(e).__name__, f"Slack could not be reached ({type(e).__name__}); "
                                 "the alert stays queued and is retried next cycle") from None  # fmt: skip
         if response.status_code != 200:
-            raise self._error(str(response.body or response.status_code).strip(), target)
+            raise self._error(_webhook_code(response.status_code, response.body), target)
 
     def _error(self, code: str, channel: str | None) -> DeliveryError:
         source = self.settings.token_source or "the configured token"
-        template = FIXES.get(code, "Slack answered {code}; the alert stays queued and is retried")
+        template = FIXES.get(code, "Slack answered {code}; the alert stays queued and is retried next cycle")
         return DeliveryError(code, template.format(code=code, channel=channel or "(none)",
                                                    source=source))  # fmt: skip
 
 
+# A Slack error code, as a metric label value and a log field: short, lower-case, no free text.
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def _api_code(e: SlackApiError) -> str:
+    """Slack's `error` field; for an answer that has none (a 5xx page, a proxy's error) the status."""
+    error = e.response.get("error") if isinstance(e.response.data, dict) else None
+    if isinstance(error, str) and _CODE.fullmatch(error):
+        return error
+    return f"http_{e.response.status_code}"
+
+
+def _webhook_code(status: int, body: str | None) -> str:
+    """A webhook answers its error as the body's text (`no_service`); anything else is the status."""
+    text = (body or "").strip()
+    return text if _CODE.fullmatch(text) else f"http_{status}"
+
+
 def flush(outbox: Outbox, sender: Sender, now: Callable[[], datetime],
           on_error: Callable[[DeliveryError], None]) -> int:  # fmt: skip
-    """Send pending alerts in order; stop at the first failure so order is kept. Returns sent."""
-    sent = 0
+    """Send pending alerts in order; returns how many Slack accepted.
+
+    A failure stops the flush, so each channel hears its alerts in order, except a failure that
+    concerns one channel only (a per-comparison channel the bot is not in): that channel's alerts
+    wait, and the other channels' alerts still go out.
+    """
+    sent, blocked = 0, set[str | None]()
     for row in outbox.pending():
+        if row.channel in blocked:
+            continue
         try:
             sender.send(row.message(), row.channel)
         except DeliveryError as e:
             outbox.mark_failed(row.id, e.code)
             on_error(e)
-            return sent
+            if e.code not in CHANNEL_ERRORS:
+                return sent
+            blocked.add(row.channel)
+            continue
         outbox.mark_sent(row.id, now())
         sent += 1
     return sent

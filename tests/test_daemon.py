@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from driftwatch.config import Config, load
-from driftwatch.daemon import Daemon
+from driftwatch import diff, logs
+from driftwatch.config import Config, Environment, load
+from driftwatch.daemon import Daemon, Reading
 from driftwatch.demo import scenario
 from driftwatch.metrics import registry
+from driftwatch.model import CheckFailure, Drift, Snapshot
 from driftwatch.server import Endpoints, HttpServer
 from driftwatch.store import Store
 from tests.support.configs import write_config
-from tests.support.pgserver import PgServer, embedded_bin_dir, running_server
+from tests.support.pgserver import PgServer, embedded_bin_dir, free_port, running_server
 
 pytestmark = pytest.mark.pg
 T0 = datetime(2025, 12, 2, 9, 0, tzinfo=UTC)
@@ -193,3 +201,102 @@ def test_full_snapshot_at_least_every_n_hours(runbook_pair: dict[str, str], tmp_
             fulls.append(row.full)
             clock.advance(hours=1)
     assert fulls == [True, False, False, False, False, False, True, False]
+
+
+def test_log_lines_carry_the_run_the_comparison_and_the_environment(
+    tmp_path: Path, admin_password: str
+) -> None:
+    """Every line of a run has its run_id and job; a read's lines its env_name; a check's its comparison."""
+    dead = {env: f"postgresql://app@127.0.0.1:{free_port()}/{env}" for env in ("uat", "staging")}
+    config = config_for(tmp_path, dead)
+    buf = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        logs.configure("json", "info", buf)
+        with Store.open(config.state.state_dir) as store:
+            Daemon(config, store, Clock()).run("check")
+        logs.get().info("after.run")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+    by_event: dict[str, list[dict[str, object]]] = {}
+    for line in lines:
+        by_event.setdefault(str(line["event"]), []).append(line)
+    run_id = by_event["run.started"][0]["run_id"]
+    for line in lines[:-1]:
+        assert (line.get("run_id"), line.get("job")) == (run_id, "check"), line
+    assert sorted(str(e["env_name"]) for e in by_event["environment.unreadable"]) == ["staging", "uat"]
+    (checked,) = by_event["comparison.checked"]
+    assert checked["comparison"] == "uat:staging"
+    assert "env_name" not in checked
+    assert not {"run_id", "job", "env_name", "comparison"} & set(by_event["after.run"][0])
+
+
+def test_pool_is_bounded_and_a_crashing_comparison_spares_the_others(
+    pg: PgServer, make_db: Callable[..., str], admin_password: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """max_parallel = 2 reads at most two environments at once; a comparison whose diff raises is
+    a recorded failure while the other is checked, and the daemon goes on to its next run."""
+    dsns = {env: pg.dsn(make_db(scenario.database_sql(env), prefix=env))
+            for env in ("uat", "staging", "production")}  # fmt: skip
+    extra = ('\n[schedule]\nmax_parallel = 2\n\n'
+             '[[comparisons]]\nreference = "staging"\ntarget = "production"\n')
+    config = config_for(tmp_path, dsns, extra)
+    running, most, lock = [0], [0], threading.Lock()
+    read = Daemon._read_env
+
+    def counting(self: Daemon, env: Environment, force_full: bool) -> Reading:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.3)  # long enough for a third read to start, were it allowed
+            return read(self, env, force_full)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    compare = diff.compare
+
+    def crashing(ref: Snapshot, tgt: Snapshot, *args: Any) -> Any:
+        if tgt.environment == "staging":
+            raise ZeroDivisionError("a bug in one comparison")
+        return compare(ref, tgt, *args)
+
+    monkeypatch.setattr(Daemon, "_read_env", counting)
+    monkeypatch.setattr("driftwatch.daemon.diff.compare", crashing)
+    with Store.open(config.state.state_dir) as store:
+        daemon = Daemon(config, store, Clock())
+        broken, fine = daemon.run("check")
+        assert most[0] == 2
+        assert isinstance(broken, CheckFailure)
+        assert "ZeroDivisionError" in broken.message
+        assert isinstance(fine, Drift)
+        assert not fine.in_sync  # Production lacks what Staging has
+        latest = store.latest_check("uat:staging")
+        assert latest is not None
+        assert latest.error_reason == "error"
+        monkeypatch.setattr("driftwatch.daemon.diff.compare", compare)
+        assert all(isinstance(o, Drift) for o in daemon.run("check"))  # the next run is whole again
+
+
+def test_weekly_reads_in_full_and_an_overlapping_check_is_skipped(
+    runbook_pair: dict[str, str], tmp_path: Path
+) -> None:
+    """The weekly job never takes the fingerprint path; an hourly run while another runs is skipped."""
+    config = config_for(tmp_path, runbook_pair)
+    with Store.open(config.state.state_dir) as store:
+        daemon = Daemon(config, store, Clock())
+        daemon.run("check")
+        daemon.run("weekly")
+        latest = store.latest_check("uat:staging")
+        assert latest is not None
+        assert (latest.job, latest.full) == ("weekly", True)
+        daemon.run("check")
+        latest = store.latest_check("uat:staging")
+        assert latest is not None
+        assert (latest.job, latest.full) == ("check", False)
+        with daemon._run_lock:  # a run is going
+            assert daemon.run("check") == []

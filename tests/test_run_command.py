@@ -117,3 +117,44 @@ def test_unreadable_state_file_is_one_sentence(tmp_path: Path, admin_password: s
     assert f"{state / 'history.db'} is not a driftwatch history database" in result.stderr
     assert "Traceback" not in result.stderr
     assert (state / "history.db").read_bytes() == b"this is not sqlite" * 100
+
+
+def test_sigterm_past_the_timeout_cancels_and_exits(
+    pg: PgServer, runbook: dict[str, str], tmp_path: Path, daemon_factory: Callable[[Path], Daemon]
+) -> None:
+    """A check stuck past shutdown_timeout: its queries are cancelled, nothing recorded, exit 0 in time."""
+    sections = '[schedule]\nshutdown_timeout_seconds = 2\n\n[metrics]\nlisten = "127.0.0.1:0"\n'
+    timeouts = "lock_timeout = 120\nstatement_timeout = 150\n"
+    config = write_config(tmp_path, {n: pg.dsn(db) for n, db in runbook.items()}, sections,
+                          env_extra=timeouts, critical="[]")  # fmt: skip
+    blocker = psycopg.connect(pg.dsn(runbook["staging"]), password=pg.password)
+    blocker.execute('LOCK TABLE "SequelizeMeta" IN ACCESS EXCLUSIVE MODE')  # never released in time
+    try:
+        daemon = daemon_factory(config)
+        daemon.wait_for("run.started")
+        time.sleep(1.0)  # the check now waits for the lock, for up to lock_timeout = 120 s
+        t0 = time.monotonic()
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=15) == 0
+        assert time.monotonic() - t0 < 2 + 5 + 3  # the timeout, the cancel grace, a margin
+        daemon.wait_for("daemon.stopped")
+        assert "run.abandoned" in [e["event"] for e in daemon.events]
+        assert "run.finished" not in [e["event"] for e in daemon.events]
+        assert _driftwatch_sessions(blocker, until_zero=3.0) == 0  # its connections went with it
+    finally:
+        blocker.close()
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["status", "--config", str(config)], out, err) == 2  # the interrupted run left nothing
+    assert "never checked" in out.getvalue().lower() or "not checked" in out.getvalue().lower()
+
+
+def _driftwatch_sessions(conn: psycopg.Connection[tuple[object, ...]], until_zero: float) -> int:
+    """driftwatch's sessions on the server, polled a little: a backend ends just after its client."""
+    deadline = time.monotonic() + until_zero
+    while True:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'driftwatch'"
+                           ).fetchone()  # fmt: skip
+        count = int(str(row[0])) if row else 0
+        if count == 0 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)

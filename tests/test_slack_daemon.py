@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from driftwatch import logs
 from driftwatch.cli import run
 from driftwatch.config import Config, load
 from driftwatch.daemon import Daemon
@@ -190,3 +192,51 @@ def test_notify_test_and_preview(
     assert "20251202_04_walletid_depii.js" in json.loads(blocks_json)["text"] + blocks_json
     assert text.strip()
     assert len(slack.requests) == before
+
+
+def test_min_severity_mention_and_channel_override(
+    pg: PgServer, make_db: Callable[..., str], admin_password: str, slack: SlackServer, tmp_path: Path
+) -> None:
+    """min_severity = critical drops the warning; reverse drift is critical, mentions, and goes to
+    its comparison's own channel."""
+    uat = make_db(scenario.database_sql("uat"), prefix="uat")
+    staging = make_db(scenario.database_sql("staging"), prefix="staging")
+    extra = ('min_severity = "critical"\nmention_on_critical = "<!subteam^S0PLATFORM>"\n\n'
+             '[[comparisons]]\nreference = "staging"\ntarget = "uat"\nslack_channel = "#prod-alerts"\n')
+    config = config_for(tmp_path, {"uat": pg.dsn(uat), "staging": pg.dsn(staging)}, slack, extra)
+    with Store.open(config.state.state_dir) as store:
+        Daemon(config, store, Clock()).run("check")
+    (message,) = posted(slack)  # uat → staging (four missing, no critical table) is only a warning
+    assert message["channel"] == "#prod-alerts"
+    text = json.dumps(message)
+    assert "<!subteam^S0PLATFORM>" in text
+    assert "Critical" in text
+    assert "20251202_04_walletid_depii.js" in text  # what UAT has and Staging lacks
+
+
+def test_a_slack_error_is_logged_once_with_its_fix(
+    pg: PgServer, make_db: Callable[..., str], admin_password: str, slack: SlackServer, tmp_path: Path
+) -> None:
+    """invalid_auth on three runs in a row: one log line saying what to do, three counted."""
+    uat = make_db(scenario.database_sql("uat"), prefix="uat")
+    staging = make_db(scenario.database_sql("staging"), prefix="staging")
+    config = config_for(tmp_path, {"uat": pg.dsn(uat), "staging": pg.dsn(staging)}, slack)
+    slack.script(*[Reply.error("invalid_auth")] * 3)
+    buf, root = io.StringIO(), logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    clock = Clock()
+    try:
+        logs.configure("json", "info", buf)
+        with Store.open(config.state.state_dir) as store:
+            daemon = Daemon(config, store, clock)
+            for _ in range(3):
+                daemon.run("check")
+                clock.now += timedelta(hours=1)
+    finally:
+        root.handlers[:], root.level = handlers, level
+    assert daemon.state().slack_errors == {"invalid_auth": 3}
+    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+    (undelivered,) = [e for e in lines if e["event"] == "slack.undelivered"]
+    assert undelivered["error"] == "invalid_auth"
+    assert "check that $SLACK_BOT_TOKEN holds a current bot token" in str(undelivered["fix"])
+    assert TOKEN not in buf.getvalue()
