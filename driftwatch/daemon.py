@@ -33,7 +33,14 @@ from driftwatch.notify import Notifier
 from driftwatch.pipeline import Clock, read_snapshot, utc_now
 from driftwatch.render import json as json_report
 from driftwatch.report import weekly as weekly_report
-from driftwatch.state import State, comparison_state, env_state
+from driftwatch.state import (
+    ComparisonState,
+    State,
+    comparison_state,
+    env_state,
+    restored_comparison,
+    restored_env,
+)
 from driftwatch.store import Store
 from driftwatch.summary import drift_summary
 
@@ -112,13 +119,20 @@ class Daemon:
                 snap = snapshot_file.from_document(json.loads(stored.document), f"stored {name}")
                 self._cache[name] = Cached(snap, stored.server_fingerprint, stored.taken_at)
         self._publish_sync_counts()
-        self._publish(lambda s: replace(s, comparisons={
-            name: replace(c, drift_started=self._drift_started(name))
-            for name, c in s.comparisons.items()}))  # fmt: skip
+        # The last verdicts too, so a restart neither zeroes the gauges (resetting every alert's
+        # `for:`) nor reports a comparison as never checked until its first run ends.
+        envs = {name: restored_env(row) for name in self.config.environments
+                if (row := self.store.latest_environment(name)) is not None}  # fmt: skip
+        self._publish(lambda s: replace(s, environments={**s.environments, **envs},
+                                        comparisons={n: self._restored(c) for n, c in s.comparisons.items()}))
 
-    def _drift_started(self, comparison: str) -> datetime | None:
-        episode = self.store.open_episode(comparison)
-        return episode.opened_at if episode else None
+    def _restored(self, c: ComparisonState) -> ComparisonState:
+        episode = self.store.open_episode(c.name)
+        started = episode.opened_at if episode else None
+        latest = self.store.latest_check(c.name)
+        if latest is None:
+            return replace(c, drift_started=started)
+        return restored_comparison(c, latest, self.store.latest_verdict(c.name), started)
 
     # --- one run --------------------------------------------------------------------------
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from driftwatch.connect import REASONS
 from driftwatch.model import KINDS, CheckFailure, Drift, Outcome, Snapshot
+
+if TYPE_CHECKING:  # the history's row types bring sqlite3, which check and diff never load
+    from driftwatch.store_rows import CheckRow, EnvironmentCheck
 
 # Check durations range from a second (cheap path) to many minutes (20k tables, slow links).
 DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -123,3 +127,39 @@ def _from_drift(
         last_success=at,
     )
 
+
+
+# --- after a restart: what the last process knew, from the history ------------------------------
+
+
+def restored_env(row: EnvironmentCheck) -> EnvState:
+    """An environment as its last recorded read left it."""
+    return EnvState(row.env, row.ok, row.applied_migrations or 0, row.failed_migrations or 0,
+                    dict(row.schema_counts or {}), row.duration_seconds)  # fmt: skip
+
+
+def restored_comparison(previous: ComparisonState, latest: CheckRow, verdict: CheckRow | None,
+                        drift_started: datetime | None) -> ComparisonState:  # fmt: skip
+    """A comparison as the last process left it: the last verdict's numbers, the last attempt's time.
+
+    The same fold as a live failed check: an attempt that could not compare keeps the numbers
+    of the verdict before it.
+    """
+    state = replace(previous, last_check=latest.finished_at, drift_started=drift_started)
+    if verdict is None:
+        return state
+    report = verdict.report_document()
+    migrations = report.get("migrations") or {}
+    by_kind = dict.fromkeys(KINDS, 0)
+    for d in (report.get("schema") or {}).get("differences", ()):
+        by_kind[d["kind"]] += 1
+    return replace(
+        state,
+        in_sync=verdict.in_sync,
+        missing=len(migrations.get("missing", ())),
+        extra=len(migrations.get("extra", ())),
+        differences=by_kind,
+        critical_mismatches=sum(t["status"] != "ok" for t in report.get("critical_tables", ())),
+        drift_started=None if verdict.in_sync else drift_started,
+        last_success=verdict.finished_at,
+    )

@@ -201,10 +201,14 @@ class Store:
         """The latest check of each comparison that has one."""
         return {row.comparison: row for row in self.rows(CheckRow, _LATEST_CHECKS)}
 
+    def latest_verdict(self, comparison: str) -> CheckRow | None:
+        """The latest check that could compare the two environments (in sync or not)."""
+        return self.first(CheckRow, f"{_CHECKS} AND comparison = :c AND in_sync IS NOT NULL {_NEWEST}",
+                          c=comparison)  # fmt: skip
+
     def last_success(self, comparison: str) -> datetime | None:
         """When the latest check that could compare the two environments started."""
-        row = self.first(CheckRow, f"{_CHECKS} AND comparison = :c AND in_sync IS NOT NULL {_NEWEST}",
-                          c=comparison)  # fmt: skip
+        row = self.latest_verdict(comparison)
         return None if row is None else row.started_at
 
     def checks(self, since: datetime, until: datetime, comparison: str | None = None) -> list[CheckRow]:

@@ -160,6 +160,50 @@ def test_restart_keeps_drift_start(runbook_pair: dict[str, str], tmp_path: Path)
         assert episode.opened_at == T0
 
 
+def test_restart_serves_the_last_verdicts_before_its_first_check(
+    runbook_pair: dict[str, str], tmp_path: Path
+) -> None:
+    """A new process exports what the last one saw, not zeros, until its own first check ends."""
+    config = config_for(tmp_path, runbook_pair)
+    clock = Clock()
+    with Store.open(config.state.state_dir) as store:
+        first = Daemon(config, store, clock)
+        first.run("check")
+        seen = scrape(first)
+    clock.advance(hours=5)
+    with Store.open(config.state.state_dir) as store:
+        restarted = scrape(Daemon(config, store, clock))
+    kept = [k for k in seen if not k.startswith(("driftwatch_check_errors", "driftwatch_check_duration"))]
+    assert seen["driftwatch_missing_migrations{reference=uat,target=staging}"] == 4
+    assert seen["driftwatch_up{env_name=staging}"] == 1
+    assert seen["driftwatch_last_success_timestamp_seconds{reference=uat,target=staging}"] > 0
+    # Counters and the run histogram start again, as Prometheus expects of a new process.
+    assert {k: restarted[k] for k in kept} == {k: seen[k] for k in kept}
+
+
+def test_restart_after_a_failed_check_keeps_the_verdict_before_it(
+    pg: PgServer, runbook_pair: dict[str, str], tmp_path: Path
+) -> None:
+    """The last attempt failed: its time is the last check, the verdict before it gives the numbers."""
+    config = config_for(tmp_path, runbook_pair)
+    clock = Clock()
+    with Store.open(config.state.state_dir) as store:
+        Daemon(config, store, clock).run("check")
+        clock.advance(hours=1)
+        pg.stop()
+        try:
+            Daemon(config, store, clock).run("check")
+        finally:
+            pg.start()
+    with Store.open(config.state.state_dir) as store:
+        metrics = scrape(Daemon(config, store, clock))
+    pair = "{reference=uat,target=staging}"
+    assert metrics[f"driftwatch_last_check_timestamp_seconds{pair}"] == clock.now.timestamp()
+    assert metrics[f"driftwatch_last_success_timestamp_seconds{pair}"] == T0.timestamp()
+    assert metrics[f"driftwatch_missing_migrations{pair}"] == 4
+    assert metrics["driftwatch_up{env_name=staging}"] == 0
+
+
 @pytest.mark.parametrize("side", ["uat", "staging"])
 def test_fingerprint_path(
     pg: PgServer, runbook_pair: dict[str, str], tmp_path: Path, side: str
