@@ -162,6 +162,12 @@ class TestDemo:
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - checked just above
             assert b'driftwatch_in_sync{reference="uat",target="staging"} 0.0' in response.read()
+        reports = url.replace("/metrics", "/reports/")
+        with urllib.request.urlopen(reports, timeout=10) as response:  # noqa: S310 - the same server
+            page = re.search(r'href="(driftwatch-\d{4}-W\d\d\.html)"', response.read().decode())
+        assert page, "the listing names no report"
+        with urllib.request.urlopen(reports + page[1], timeout=10) as response:  # noqa: S310
+            assert b"<svg" in response.read()
         proc.send_signal(signal.SIGINT)
         rest, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err

@@ -153,8 +153,10 @@ def _loop(out: TextIO, progress: Progress, config: Config, server: postgres.Demo
     """check → metrics → Slack → report → sync plan; the Daemon and HTTP server `driftwatch run` uses."""
     with Store.open(config.state.state_dir) as store:
         daemon = Daemon(config, store)
-        http = HttpServer("127.0.0.1", world.metrics_port, Endpoints(
-            registry(daemon.state), daemon.state, daemon.alive)).start()  # fmt: skip
+        # /reports/ serves the demo's report folder, as `driftwatch run` serves state_dir/reports.
+        folder = options.report_dir.resolve()
+        endpoints = Endpoints(registry(daemon.state), daemon.state, daemon.alive, folder)
+        http = HttpServer("127.0.0.1", world.metrics_port, endpoints).start()
         try:
             with progress.step("Checking UAT → Staging → Production (the morning: UAT = Staging)"):
                 daemon.run("check")
@@ -235,7 +237,8 @@ def _block_lines(blocks: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def _serve(out: TextIO, daemon: Daemon, port: int, options: Options) -> None:
     daemon.start_scheduler()
-    out.write(f"\nServing until Ctrl-C: http://127.0.0.1:{port}/metrics (checks every minute)\n")
+    out.write(f"\nServing until Ctrl-C: http://127.0.0.1:{port}/metrics (checks every minute)\n"
+              f"  and this week's report at http://127.0.0.1:{port}/reports/\n")  # fmt: skip
     out.flush()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how --serve is meant to end
         while not options.stop.wait(0.5):
