@@ -153,25 +153,30 @@ class TestDemo:
                                 env=_env(tmpdir_open), cwd=_cwd(tmpdir_open), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)  # fmt: skip
         assert proc.stdout is not None
-        url = None
-        for line in proc.stdout:
-            if line.startswith("Serving until Ctrl-C:"):
-                url = line.split()[3]
-                break
-        assert url, "the demo never said it was serving"
-        assert url.startswith("http://127.0.0.1:")
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - checked just above
-            assert b'driftwatch_in_sync{reference="uat",target="staging"} 0.0' in response.read()
-        reports = url.replace("/metrics", "/reports/")
-        with urllib.request.urlopen(reports, timeout=10) as response:  # noqa: S310 - the same server
-            page = re.search(r'href="(driftwatch-\d{4}-W\d\d\.html)"', response.read().decode())
-        assert page, "the listing names no report"
-        with urllib.request.urlopen(reports + page[1], timeout=10) as response:  # noqa: S310
-            assert b"<svg" in response.read()
-        proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        assert "Stopping." in rest
+        try:
+            url = None
+            for line in proc.stdout:
+                if line.startswith("Serving until Ctrl-C:"):
+                    url = line.split()[3]
+                    break
+            assert url, "the demo never said it was serving"
+            assert url.startswith("http://127.0.0.1:")
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - checked just above
+                assert b'driftwatch_in_sync{reference="uat",target="staging"} 0.0' in response.read()
+            reports = url.replace("/metrics", "/reports/")
+            with urllib.request.urlopen(reports, timeout=10) as response:  # noqa: S310 - the same server
+                page = re.search(r'href="(driftwatch-\d{4}-W\d\d\.html)"', response.read().decode())
+            assert page, "the listing names no report"
+            with urllib.request.urlopen(reports + page[1], timeout=10) as response:  # noqa: S310
+                assert b"<svg" in response.read()
+            proc.send_signal(signal.SIGINT)
+            rest, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+            assert "Stopping." in rest
+        finally:  # a failed assertion above must not leave the demo serving (SIGTERM: it cleans up)
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(60)
         _assert_nothing_left(tmpdir_open)
 
     def test_interrupted_while_setting_up(self, tmpdir_open: Path) -> None:
