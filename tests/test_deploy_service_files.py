@@ -199,13 +199,14 @@ class TestDockerfile:
                        timeout=120)  # fmt: skip
         assert (target / "driftwatch" / "store_schema.sql").is_file()
         assert (target / "driftwatch" / "catalog" / "fingerprint.sql").is_file()
-        # The installed copy, not this checkout, answers (its path comes first).
-        code = "import driftwatch, sys; print(driftwatch.__file__); sys.argv = ['driftwatch', '--help']; " \
-               "from driftwatch.cli import main; main()"
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                                env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, cwd=tmp_path,
-                                timeout=60)  # fmt: skip
-        assert result.stdout.startswith(str(target / "driftwatch")), result.stdout + result.stderr
-        assert "usage: driftwatch" in result.stdout
-        assert result.returncode == 0
-        assert (target / "bin" / "driftwatch").is_file()
+        env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
+        # The installed copy, not this checkout, is what runs (PYTHONPATH comes first) ...
+        where = subprocess.run([sys.executable, "-c", "import driftwatch; print(driftwatch.__file__)"],
+                               capture_output=True, text=True, env=env, cwd=tmp_path, check=True)  # fmt: skip
+        assert where.stdout.startswith(str(target / "driftwatch"))
+        # ... and its console script, the image's ENTRYPOINT, starts.
+        script = target / "bin" / "driftwatch"
+        result = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env,
+                                cwd=tmp_path, check=False, timeout=60)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("usage: driftwatch")
