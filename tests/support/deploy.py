@@ -1,4 +1,4 @@
-"""What deploy/prometheus and deploy/grafana hold, read for tests: rules, dashboard targets, tools."""
+"""Helpers for the deploy/ tests: the repository's paths, the external tools, rules and dashboard targets."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+# CI sets this: a machine without a tool fails instead of testing less.
+REQUIRE_ALL = os.environ.get("DRIFTWATCH_REQUIRE_ALL_SERVERS") == "1"
 RULES = DEPLOY / "prometheus" / "rules" / "driftwatch.rules.yml"
 RULE_TESTS = DEPLOY / "prometheus" / "tests" / "driftwatch.rules.test.yml"
 SCRAPE_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
@@ -26,13 +30,18 @@ _SUFFIXES = r"_(bucket|count|sum|total)$"
 
 
 def tool(name: str) -> str:
-    """The path of a Prometheus binary; CI installs Debian's prometheus package, so there it must exist."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("DRIFTWATCH_REQUIRE_ALL_SERVERS") == "1":
-            pytest.fail(f"{name} is missing; .ci/run installs Debian's prometheus package")
-        pytest.skip(f"{name} is not installed (CI installs Debian's prometheus package)")
-    return path
+    """The path of `name` on PATH; when it is missing, skip the test locally and fail it in CI."""
+    found = shutil.which(name)
+    if found is None:
+        if REQUIRE_ALL:
+            pytest.fail(f"{name} is needed for the deploy/ tests and is not on PATH; .ci/run installs it")
+        pytest.skip(f"{name} is not installed on this machine")
+    return found
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as f:
+        return tomllib.load(f)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +93,18 @@ def interpolate(expr: str, variables: dict[str, str]) -> str:
     for name, value in sorted(variables.items(), key=lambda kv: -len(kv[0])):
         expr = expr.replace("${" + name + "}", value).replace("$" + name, value)
     return expr
+
+
+def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a.b.c": value} for every leaf; a list of tables is flattened by index (a.0.b)."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out |= flatten(value, f"{name}.")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                out |= flatten(item, f"{name}.{i}.")
+        else:
+            out[name] = value
+    return out
