@@ -114,8 +114,8 @@ class TestRendering:
 
     def test_renders_every_resource(self, rendered: list[Doc]) -> None:
         kinds = sorted(d["kind"] for d in rendered)
-        assert kinds == ["ConfigMap", "Deployment", "Namespace", "PersistentVolumeClaim", "Secret",
-                         "Service", "ServiceAccount", "ServiceMonitor"]  # fmt: skip
+        assert kinds == ["ConfigMap", "Deployment", "Namespace", "PersistentVolumeClaim",
+                         "PrometheusRule", "Secret", "Service", "ServiceAccount", "ServiceMonitor"]  # fmt: skip
 
     def test_without_secrets_env_kustomize_names_the_file(self, tmp_path: Path) -> None:
         shutil.copytree(K8S, tmp_path / "k", ignore=shutil.ignore_patterns("secrets.env"))
@@ -126,7 +126,8 @@ class TestRendering:
     @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
     def test_valid_against_the_api_schemas(self, rendered: list[Doc], version: str) -> None:
         for doc in rendered:
-            if doc["kind"] != "ServiceMonitor":  # a CRD: TestScraping checks it
+            # CRDs: TestScraping checks the ServiceMonitor, test_deploy_observability the rules
+            if doc["kind"] not in {"ServiceMonitor", "PrometheusRule"}:
                 kubernetes_validate.validate(doc, version, strict=True)
 
     def test_the_validator_knows_native_sidecars(self, rendered: list[Doc]) -> None:
