@@ -114,8 +114,8 @@ class TestRendering:
 
     def test_renders_every_resource(self, rendered: list[Doc]) -> None:
         kinds = sorted(d["kind"] for d in rendered)
-        assert kinds == ["ConfigMap", "Deployment", "Namespace", "PersistentVolumeClaim",
-                         "PrometheusRule", "Secret", "Service", "ServiceAccount", "ServiceMonitor"]  # fmt: skip
+        assert kinds == ["ConfigMap", "Deployment", "Namespace", "PersistentVolumeClaim", "PrometheusRule",
+                         "Secret", "Service", "ServiceAccount", "ServiceMonitor"]  # fmt: skip
 
     def test_without_secrets_env_kustomize_names_the_file(self, tmp_path: Path) -> None:
         shutil.copytree(K8S, tmp_path / "k", ignore=shutil.ignore_patterns("secrets.env"))
