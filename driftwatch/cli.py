@@ -23,7 +23,7 @@ from driftwatch.config import (
 from driftwatch.config import load as load_config
 from driftwatch.errors import UserError
 from driftwatch.migrations.settings import MigrationSettings
-from driftwatch.model import KINDS, PLURALS, Drift, Outcome, Snapshot
+from driftwatch.model import KINDS, PLURALS, CheckFailure, Drift, Outcome, Snapshot
 from driftwatch.render import json as json_report
 from driftwatch.render.terminal import Recheck, Style, check_command, render
 from driftwatch.secrets import redact_text
@@ -130,12 +130,16 @@ def _exit_code(outcomes: Sequence[Outcome]) -> int:
     return EXIT_IN_SYNC if all(o.in_sync for o in outcomes if isinstance(o, Drift)) else EXIT_DRIFT
 
 
-def _emit(outcomes: Sequence[Outcome], args: argparse.Namespace, out: TextIO, single: bool,
-          recheck: Recheck = check_command) -> int:
+def _emit(outcomes: Sequence[Outcome], args: argparse.Namespace, out: TextIO, err: TextIO,
+          *, single: bool, recheck: Recheck = check_command) -> int:
     if args.json:
         doc = (json_report.outcome(outcomes[0]) if single
                else json_report.check_document(outcomes))  # fmt: skip
         out.write(json_report.dumps(doc) + "\n")
+        # The JSON goes to a file or a pipe; the CI log still gets the one sentence.
+        for o in outcomes:
+            if isinstance(o, CheckFailure):
+                err.write(f"driftwatch: could not check {o.reference}:{o.target}: {o.message}\n")
     else:
         color = args.color == "always" or (args.color == "auto" and out.isatty())
         out.write(render(outcomes, Style(color, args.limit), recheck))
@@ -157,7 +161,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         comparisons = (chosen,)
     overrides = _overrides(args.snapshot, config)
     outcomes = pipeline.check_all(config, comparisons, overrides=overrides)
-    return _emit(outcomes, args, out, single=False, recheck=_check_command(args))
+    return _emit(outcomes, args, out, err, single=False, recheck=_check_command(args))
 
 
 def _check_command(args: argparse.Namespace) -> Recheck:
@@ -206,7 +210,7 @@ def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = Config(None, envs, (comparison,), MigrationSettings(tool), SchemaSettings())
     outcomes = pipeline.check_all(config, (comparison,), overrides=files)
     command = _diff_command(args)
-    return _emit(outcomes, args, out, single=True, recheck=lambda _drift: command)
+    return _emit(outcomes, args, out, err, single=True, recheck=lambda _drift: command)
 
 
 def _diff_command(args: argparse.Namespace) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import socket
 import subprocess
 import sys
@@ -178,3 +179,17 @@ def test_console_script_exits_2_without_traceback() -> None:
         assert result.returncode == 2
         assert f"reference: connection refused at 127.0.0.1:{port}" in result.stdout
         assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_json_report_still_says_the_sentence_on_stderr() -> None:
+    """With --json the failure is in the document on stdout, and its sentence on stderr for the log."""
+    port = free_port()
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["diff", f"postgresql://a:secretpw@127.0.0.1:{port}/x",
+                f"postgresql://a@127.0.0.1:{port}/y", "--json"], out, err)  # fmt: skip
+    assert code == 2
+    assert json.loads(out.getvalue())["error"]["reason"] == "refused"
+    assert err.getvalue().startswith("driftwatch: could not check reference:target: ")
+    assert f"connection refused at 127.0.0.1:{port}" in err.getvalue()
+    assert err.getvalue().count("\n") == 1
+    assert "secretpw" not in out.getvalue() + err.getvalue()
