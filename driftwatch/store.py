@@ -187,7 +187,8 @@ class Store:
 
     def prune(self, now: datetime, retention: timedelta) -> int:
         """Delete history older than `retention`, but never an open episode, a first-seen migration,
-        a snapshot a kept row names, or an environment's latest snapshot; returns rows deleted."""
+        a snapshot a kept row names, an environment's latest snapshot, or an alert a decision
+        still reads or Slack has not accepted; returns rows deleted."""
         cutoff = _ts(now - retention)
         with self.transaction() as conn:
             return sum(conn.execute(sql, {"cutoff": cutoff}).rowcount for sql in _PRUNE)
@@ -329,4 +330,13 @@ _PRUNE = (
         AND NOT EXISTS (SELECT 1 FROM environment_checks e WHERE e.env = snapshots.env
                         AND e.snapshot_fingerprint = snapshots.fingerprint)
         AND rowid <> (SELECT rowid FROM snapshots l WHERE l.env = snapshots.env {_LATEST_FIRST} LIMIT 1)""",
+    # Alerts Slack accepted, once no decision reads them: an episode's when the episode is gone
+    # (after the statement above; SQLite may then give its id to the next episode, whose alerts
+    # the old keys would silence), any other once it is old and a newer alert about the same
+    # subject exists (reminders and "reachable again" read the newest). Unsent ones always stay.
+    """DELETE FROM alerts WHERE sent_at IS NOT NULL AND (
+        (dedupe_key LIKE 'episode:%' AND NOT EXISTS (
+            SELECT 1 FROM episodes e WHERE alerts.dedupe_key LIKE 'episode:' || e.id || ':%'))
+        OR (dedupe_key NOT LIKE 'episode:%' AND created_at < :cutoff AND EXISTS (
+            SELECT 1 FROM alerts n WHERE n.comparison IS alerts.comparison AND n.id > alerts.id)))""",
 )

@@ -19,6 +19,7 @@ import pytest
 
 from driftwatch import store_file
 from driftwatch.model import CheckFailure
+from driftwatch.outbox import Outbox
 from driftwatch.render import json as render_json
 from driftwatch.store import CheckRow, EpisodeChange, Store, StoreError
 
@@ -225,6 +226,37 @@ def test_prune_keeps_open_episodes_and_latest_snapshots(store: Store) -> None:
     assert store.snapshot("uat", "sha256:old") is None
     assert len(store.migrations_seen()) == 1
     assert store.prune(minutes(2000), timedelta(days=1)) == 0
+
+
+def test_prune_drops_alerts_nothing_reads_and_a_reused_episode_id_alerts_again(store: Store) -> None:
+    """Sent alerts go once no decision reads them; unsent ones and the newest per subject stay."""
+    outbox = Outbox(store)
+
+    def alert(key: str, subject: str | None, minute: float, sent: bool = True) -> None:
+        assert outbox.enqueue(key, comparison=subject, kind=key.split(":")[-2], severity="info",
+                              at=minutes(minute), payload={"text": key})  # fmt: skip
+        if sent:
+            (row,) = [a for a in outbox.all() if a.dedupe_key == key]
+            outbox.mark_sent(row.id, minutes(minute))
+
+    opened = record(store, 0, False, {"n": 1}).episode
+    assert opened is not None
+    record(store, 1, True)  # resolves it: the newest episode, so SQLite may reuse its id
+    alert(f"episode:{opened.id}:opened:x", "uat:staging", 0)
+    alert(f"episode:{opened.id}:resolved:x", "uat:staging", 1)
+    alert("env:prod:unreachable:t0", "env:prod", 0)
+    alert("env:prod:reachable:3", "env:prod", 1)  # the newest about prod: "back" reads it
+    alert("report:2026-W01:weekly:x", None, 0)
+    alert("report:2026-W02:weekly:x", None, 1)
+    alert("env:qa:unreachable:t0", "env:qa", 0, sent=False)  # Slack never took it
+    store.prune(minutes(3000), timedelta(days=1))
+    assert sorted(a.dedupe_key for a in outbox.all()) == [
+        "env:prod:reachable:3", "env:qa:unreachable:t0", "report:2026-W02:weekly:x"]
+    # The next drift may get the pruned episode's id; its first alert must still be news.
+    again = record(store, 3001, False, {"n": 2}).episode
+    assert again is not None
+    assert outbox.enqueue(f"episode:{again.id}:opened:x", comparison="uat:staging", kind="opened",
+                          severity="info", at=minutes(3001), payload={})  # fmt: skip
 
 
 def test_reads_by_period_and_latest(store: Store) -> None:
