@@ -31,6 +31,17 @@ def _execute(argv: list[str], on_line: Callable[[str], None], timeout: float = 6
 class TestExecute:
     """run.execute against real processes."""
 
+    def test_colours_are_taken_out_of_what_is_streamed_and_kept(self) -> None:
+        """sequelize-cli colours its ERROR lines whenever CI is set: the text arrives without escapes."""
+        tool = ("import sys\n"
+                "print('\\x1b[4mSequelize CLI\\x1b[24m', flush=True)\n"
+                "sys.stderr.write('\\x1b[31mERROR:\\x1b[39m Validation error\\r\\n')\n"
+                f"sys.stderr.write('\\x1b]8;;http://x\\x07{DETAIL}\\x1b]8;;\\x07\\n')\n")  # fmt: skip
+        seen: list[str] = []
+        result = _execute([sys.executable, "-c", tool], seen.append)
+        assert seen == ["Sequelize CLI", "ERROR: Validation error", DETAIL]
+        assert result.output == "Sequelize CLI\nERROR: Validation error\n" + DETAIL + "\n"
+
     def test_a_slow_consumer_still_gets_the_last_lines_before_the_result(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -169,8 +170,14 @@ def _outlived(proc: subprocess.Popen[str], deadline: float) -> bool:
     return False
 
 
+# Colour and cursor escapes (CSI and OSC sequences). Tools colour their output when they think
+# a person watches: sequelize-cli's picocolors does whenever CI is set, even into a pipe. In the
+# log, the history and Slack those bytes are noise, and they split words a reader searches for.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+
+
 def _emit(raw: str, on_line: Callable[[str], None], redact: Callable[[str], str]) -> str:
-    line = redact(raw.rstrip("\n"))
+    line = redact(_ESCAPES.sub("", raw.rstrip("\r\n")))
     on_line(line)
     return line
 
