@@ -28,7 +28,7 @@ from driftwatch.config import Comparison, Config, Environment
 from driftwatch.connect import CheckError, connect
 from driftwatch.cron import parse as parse_cron
 from driftwatch.migrations import list_files, read_history
-from driftwatch.model import CheckFailure, Drift, Outcome, Snapshot
+from driftwatch.model import CheckFailure, Drift, MigrationHistory, Outcome, Snapshot
 from driftwatch.notify import Notifier
 from driftwatch.pipeline import Clock, read_snapshot, utc_now
 from driftwatch.render import json as json_report
@@ -59,6 +59,7 @@ class Reading:
     duration: float
     full: bool = False
     server_fingerprint: str | None = None
+    fingerprint: str | None = None  # snapshot_file.fingerprint(snapshot), computed once per reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class Cached:
     snapshot: Snapshot
     server_fingerprint: str
     full_at: datetime
+    fingerprint: str  # of `snapshot`: hashing a big schema takes seconds, so it is kept
 
 
 class Daemon:
@@ -117,7 +119,8 @@ class Daemon:
             stored = self.store.latest_snapshot(name)
             if stored is not None and stored.server_fingerprint:
                 snap = snapshot_file.from_document(json.loads(stored.document), f"stored {name}")
-                self._cache[name] = Cached(snap, stored.server_fingerprint, stored.taken_at)
+                self._cache[name] = Cached(snap, stored.server_fingerprint, stored.taken_at,
+                                           stored.fingerprint)  # from_document has verified it
         self._publish_sync_counts()
         # The last verdicts too, so a restart neither zeroes the gauges (resetting every alert's
         # `for:`) nor reports a comparison as never checked until its first run ends.
@@ -228,15 +231,24 @@ class Daemon:
                     # Nothing in the catalog changed: reuse the objects, re-read only the
                     # migration history (a few rows) so new migrations are never missed.
                     history = read_history(conn, self.config.migrations)
-                    snap = replace(cached.snapshot, taken_at=self.clock(), migrations=history)
-                    return Reading(env.name, snap, None, time.perf_counter() - t0, False, server_fp)
+                    return self._reuse(env.name, cached, history, time.perf_counter() - t0, server_fp)
                 snap = read_snapshot(conn, env, self.config, self.clock)
         except CheckError as e:
             self.log.warning("environment.unreadable", env_name=env.name, reason=e.reason,
                              message=e.message)  # fmt: skip
             return Reading(env.name, None, e, time.perf_counter() - t0)
-        self._cache[env.name] = Cached(snap, server_fp, snap.taken_at)
-        return Reading(env.name, snap, None, time.perf_counter() - t0, True, server_fp)
+        fingerprint = snapshot_file.fingerprint(snap)
+        self._cache[env.name] = Cached(snap, server_fp, snap.taken_at, fingerprint)
+        return Reading(env.name, snap, None, time.perf_counter() - t0, True, server_fp, fingerprint)
+
+    def _reuse(self, env: str, cached: Cached, history: MigrationHistory | None, duration: float,
+               server_fp: str) -> Reading:  # fmt: skip
+        """The cheap path's reading: the cached objects with the history just read."""
+        snap = replace(cached.snapshot, taken_at=self.clock(), migrations=history)
+        if history != cached.snapshot.migrations:  # a migration with no catalog change (a backfill)
+            cached = replace(cached, snapshot=snap, fingerprint=snapshot_file.fingerprint(snap))
+            self._cache[env] = cached
+        return Reading(env, snap, None, duration, False, server_fp, cached.fingerprint)
 
     def _still_valid(self, cached: Cached, server_fp: str) -> bool:
         age = self.clock() - cached.full_at
@@ -245,9 +257,9 @@ class Daemon:
 
     def _record_environment(self, run_id: str, r: Reading) -> None:
         at, snap = self.clock(), r.snapshot
-        fingerprint = snapshot_file.fingerprint(snap) if snap else None
+        fingerprint = r.fingerprint
         if snap is not None and fingerprint is not None and r.full:
-            document = snapshot_file.dumps(snap)
+            document = snapshot_file.dumps(snap, fingerprint)
             self.store.save_snapshot(r.env, fingerprint, snap.taken_at, r.server_fingerprint, document)
         if snap is not None and snap.migrations is not None:
             self.store.record_migrations_seen(r.env, snap.migrations.ids, at)
@@ -285,7 +297,7 @@ class Daemon:
             report=json_report.outcome(outcome), in_sync=in_sync, full=ref.full or tgt.full,
             error_reason=outcome.reason if isinstance(outcome, CheckFailure) else None,
             error_message=outcome.message if isinstance(outcome, CheckFailure) else None,
-            reference_fingerprint=_fp(ref), target_fingerprint=_fp(tgt),
+            reference_fingerprint=ref.fingerprint, target_fingerprint=tgt.fingerprint,
             drift_summary=drift_summary(outcome) if isinstance(outcome, Drift) else None,
         )  # fmt: skip
         if in_sync is not None:
@@ -366,8 +378,6 @@ class Daemon:
         return self.wait_idle(CANCEL_GRACE_SECONDS)
 
 
-def _fp(reading: Reading) -> str | None:
-    return snapshot_file.fingerprint(reading.snapshot) if reading.snapshot else None
 
 
 def _count_error(errors: Mapping[tuple[str, str], int], r: Reading) -> dict[tuple[str, str], int]:

@@ -54,8 +54,9 @@ def _object_lists(snapshot: Snapshot) -> dict[str, list[Any]]:
             for kind in kinds for objs in (snapshot.objects[kind],)}  # fmt: skip
 
 
-def to_document(snapshot: Snapshot) -> dict[str, Any]:
-    """The snapshot as a `driftwatch.snapshot/v1` document (plain JSON data)."""
+def to_document(snapshot: Snapshot, known_fingerprint: str | None = None) -> dict[str, Any]:
+    """The snapshot as a `driftwatch.snapshot/v1` document (plain JSON data); `known_fingerprint`
+    is the snapshot's fingerprint when the caller has already computed it."""
     return {
         "format": FORMAT,
         "environment": snapshot.environment,
@@ -63,7 +64,7 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
         "server_version": snapshot.server_version,
         "taken_at": snapshot.taken_at.isoformat(),
         "address": snapshot.address,
-        "fingerprint": fingerprint(snapshot),
+        "fingerprint": known_fingerprint or fingerprint(snapshot),
         "objects": _object_lists(snapshot),
         "annotations": _plain(snapshot.annotations),
         "migrations": _plain(snapshot.migrations),
@@ -233,9 +234,10 @@ def from_document(doc: Any, source: str = "the snapshot document") -> Snapshot:
         raise SnapshotFileError(f"{source}: {e}") from None
 
 
-def dumps(snapshot: Snapshot) -> str:
+def dumps(snapshot: Snapshot, known_fingerprint: str | None = None) -> str:
     """The file's text: the same snapshot always gives the same bytes."""
-    return json.dumps(to_document(snapshot), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    document = to_document(snapshot, known_fingerprint)
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def write(snapshot: Snapshot, path: Path | str) -> None:

@@ -231,6 +231,37 @@ def test_fingerprint_path(
     del outcome
 
 
+def test_cheap_path_sees_a_migration_with_no_catalog_change(
+    pg: PgServer, runbook_pair: dict[str, str], tmp_path: Path
+) -> None:
+    """A data-only migration (Dec 2's walletid_depii) on the cheap path: counted, and fingerprinted anew."""
+    config = config_for(tmp_path, runbook_pair)
+    clock = Clock()
+    staging = runbook_pair["staging"].rsplit("/", 1)[1]
+    with Store.open(config.state.state_dir) as store:
+        daemon = Daemon(config, store, clock)
+        daemon.run("check")
+        before = store.latest_environment("staging")
+        clock.advance(hours=1)
+        daemon.run("check")
+        unchanged = store.latest_environment("staging")
+        pg.execute(staging, """INSERT INTO "SequelizeMeta" (name) VALUES ('20251202_04_walletid_depii.js')""")
+        clock.advance(hours=1)
+        daemon.run("check")
+        after = store.latest_environment("staging")
+        latest = store.latest_check("uat:staging")
+    assert before is not None
+    assert unchanged is not None
+    assert after is not None
+    assert latest is not None
+    assert latest.full is False  # the catalog did not change: no full read
+    assert unchanged.snapshot_fingerprint == before.snapshot_fingerprint
+    assert after.snapshot_fingerprint != before.snapshot_fingerprint
+    assert after.applied_migrations == before.applied_migrations + 1  # type: ignore[operator]
+    assert "20251202_04_walletid_depii.js" not in latest.report_document()["migrations"]["missing"]
+    assert latest.target_fingerprint == after.snapshot_fingerprint
+
+
 def test_full_snapshot_at_least_every_n_hours(runbook_pair: dict[str, str], tmp_path: Path) -> None:
     """Even with nothing changed, a full snapshot runs once full_snapshot_every_hours has passed."""
     config = config_for(tmp_path, runbook_pair, "\n[schedule]\nfull_snapshot_every_hours = 6\n")
