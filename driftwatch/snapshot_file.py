@@ -71,10 +71,6 @@ def to_document(snapshot: Snapshot, known_fingerprint: str | None = None) -> dic
     }
 
 
-def _canonical(content: object) -> bytes:
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def _compared(obj: SchemaObject, notes: Mapping[str, object] | None) -> dict[str, Any]:
     fields = {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.compare}
     # Opted-in owners/grants/comments are compared as part of their object, so they count;
@@ -82,20 +78,32 @@ def _compared(obj: SchemaObject, notes: Mapping[str, object] | None) -> dict[str
     return {**fields, "@annotations": _plain(notes)} if notes else fields
 
 
+# The canonical form's encoder: sorted keys, no spaces, UTF-8 as is (docs/json-report.md).
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def fingerprint(snapshot: Snapshot) -> str:
-    """`sha256:<hex>` of the schema content only: equal for environments the diff calls equal."""
-    objects = {
-        kind: {key: _compared(obj, notes.get(key)) for key, obj in objs.items()}
-        # An empty kind and an unread kind compare the same, so they fingerprint the same.
-        for kind, objs in snapshot.objects.items()
-        for notes in (snapshot.annotations.get(kind, {}),)
-        if objs
-    }
+    """`sha256:<hex>` of the schema content only: equal for environments the diff calls equal.
+
+    It hashes the canonical JSON of {"migrations": [...], "objects": {kind: {key: attributes}}},
+    fed to the hash one object at a time: built whole, that document of a 20,000-table schema
+    held hundreds of MB at once, the daemon's peak.
+    """
     applied = snapshot.migrations.applied if snapshot.migrations else ()
     # The comparison treats applied ids as a set, so the order they ran in is left out too.
     migrations = sorted(([m.id, m.checksum, m.success] for m in applied),
                         key=lambda m: (m[0], m[1] or "", m[2]))  # fmt: skip
-    digest = hashlib.sha256(_canonical({"objects": objects, "migrations": migrations}))
+    digest = hashlib.sha256(f'{{"migrations":{_encode(migrations)},"objects":{{'.encode())
+    # An empty kind and an unread kind compare the same, so they fingerprint the same.
+    kinds = sorted(kind for kind, objs in snapshot.objects.items() if objs)
+    for k, kind in enumerate(kinds):
+        objs, notes = snapshot.objects[kind], snapshot.annotations.get(kind, {})
+        digest.update(f'{"," if k else ""}{_encode(kind)}:{{'.encode())
+        for i, key in enumerate(sorted(objs)):
+            attributes = _encode(_compared(objs[key], notes.get(key)))
+            digest.update(f'{"," if i else ""}{_encode(key)}:{attributes}'.encode())
+        digest.update(b"}")
+    digest.update(b"}}")
     return f"sha256:{digest.hexdigest()}"
 
 

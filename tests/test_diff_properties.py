@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import typing
 from collections.abc import Iterable
@@ -219,3 +220,22 @@ def test_snapshot_documents_round_trip(original: Snapshot) -> None:
         k: [dataclasses.asdict(objs[key]) for key in sorted(objs)] for k, objs in original.objects.items()
     }
     assert snapshot_file.dumps(loaded) == text
+
+
+def documented_fingerprint(snap: Snapshot) -> str:
+    """docs/json-report.md's definition, built whole: what stored fingerprints were made with."""
+    objects = {kind: {key: snapshot_file._compared(obj, snap.annotations.get(kind, {}).get(key))
+                      for key, obj in objs.items()}
+               for kind, objs in snap.objects.items() if objs}  # fmt: skip
+    applied = snap.migrations.applied if snap.migrations else ()
+    migrations = sorted(([m.id, m.checksum, m.success] for m in applied),
+                        key=lambda m: (m[0], m[1] or "", m[2]))  # fmt: skip
+    canonical = json.dumps({"objects": objects, "migrations": migrations}, sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False).encode()  # fmt: skip
+    return f"sha256:{hashlib.sha256(canonical).hexdigest()}"
+
+
+@given(snapshots())
+def test_the_streamed_fingerprint_is_the_documented_one(snap: Snapshot) -> None:
+    """Hashing object by object gives the digest of the whole canonical document, byte for byte."""
+    assert snapshot_file.fingerprint(snap) == documented_fingerprint(snap)
