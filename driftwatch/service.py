@@ -18,6 +18,8 @@ from driftwatch.report.weekly import reports_dir
 from driftwatch.server import Endpoints, HttpServer
 from driftwatch.store import Store
 
+SIGNAL_POLL_SECONDS = 1.0
+
 
 def install_signal_handlers(stop: threading.Event) -> None:
     """SIGTERM (Kubernetes, systemd) and SIGINT (Ctrl-C) both ask for a clean stop."""
@@ -48,7 +50,10 @@ def serve(
                  state_dir=str(config.state.state_dir))  # fmt: skip
         if on_ready is not None:
             on_ready(http, daemon)
-        stop.wait()
+        # Wake up every second: the kernel may deliver SIGTERM to any thread, and Python runs the
+        # handler only when the main thread next executes, which a bare wait() never lets it do.
+        while not stop.wait(SIGNAL_POLL_SECONDS):
+            pass
         timeout = config.schedule.shutdown_timeout_seconds
         log.info("daemon.stopping", waiting_seconds=timeout)
         finished = daemon.stop(timeout)

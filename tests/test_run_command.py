@@ -6,6 +6,7 @@ import io
 import json
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,10 +16,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftwatch.cli import run
+from driftwatch.config import load as load_config
 from driftwatch.demo import scenario
+from driftwatch.service import install_signal_handlers, serve
 from tests.support.configs import write_config
 from tests.support.daemon import DRIFTWATCH, Daemon
-from tests.support.pgserver import PgServer
+from tests.support.pgserver import PgServer, free_port
 
 pytestmark = pytest.mark.pg
 
@@ -158,3 +161,35 @@ def _driftwatch_sessions(conn: psycopg.Connection[tuple[object, ...]], until_zer
         if count == 0 or time.monotonic() > deadline:
             return count
         time.sleep(0.1)
+
+
+def test_sigterm_delivered_to_another_thread_still_stops_the_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel may hand a process's SIGTERM to any of its threads: the daemon stops all the same."""
+    nowhere = f"postgresql://app@127.0.0.1:{free_port()}/db"  # no check runs: run_on_start = false
+    sections = '[schedule]\nrun_on_start = false\n\n[metrics]\nlisten = "127.0.0.1:0"\n'
+    monkeypatch.setenv("DB_PASSWORD", "unused")
+    path = write_config(tmp_path, {"uat": nowhere, "staging": nowhere}, sections, critical="[]")
+    config = load_config(path)
+    stop = threading.Event()
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}  # pytest's, put back
+    install_signal_handlers(stop)
+
+    def deliver() -> None:  # a thread of its own receives the signal, as the kernel may arrange
+        time.sleep(1.0)
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+    watchdog = threading.Timer(20, stop.set)  # without the fix only this would end serve()
+    try:
+        threading.Thread(target=deliver, daemon=True).start()
+        watchdog.start()
+        t0 = time.monotonic()
+        code = serve(config, stop)
+        elapsed = time.monotonic() - t0
+    finally:
+        watchdog.cancel()
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    assert code == 0
+    assert elapsed < 6, f"the daemon took {elapsed:.1f} s to notice SIGTERM"
