@@ -258,9 +258,12 @@ class Daemon:
     def _record_environment(self, run_id: str, r: Reading) -> None:
         at, snap = self.clock(), r.snapshot
         fingerprint = r.fingerprint
-        if snap is not None and fingerprint is not None and r.full:
-            document = snapshot_file.dumps(snap, fingerprint)
-            self.store.save_snapshot(r.env, fingerprint, snap.taken_at, r.server_fingerprint, document)
+        # A full read of an unchanged schema (the daily and weekly ones) finds its document
+        # stored already; a new one is written in pieces, never held whole.
+        if (snap is not None and fingerprint is not None and r.full
+                and not self.store.touch_snapshot(r.env, fingerprint, r.server_fingerprint, snap.taken_at)):
+            self.store.save_snapshot(r.env, fingerprint, snap.taken_at, r.server_fingerprint,
+                                     snapshot_file.chunks(snap, fingerprint))  # fmt: skip
         if snap is not None and snap.migrations is not None:
             self.store.record_migrations_seen(r.env, snap.migrations.ids, at)
         state = env_state(r.env, snap, r.duration)

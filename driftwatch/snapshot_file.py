@@ -9,7 +9,7 @@ import json
 import os
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from driftwatch.model import Snapshot
 from driftwatch.objects import CLASSES, KINDS, SchemaObject
 
 FORMAT = "driftwatch.snapshot/v1"
+CHUNK = 1 << 16  # characters per piece of chunks()
 _FORMAT_FAMILY = "driftwatch.snapshot/"
 _HEADER = ("environment", "database", "server_version", "taken_at", "address", "migrations")
 _TOP_LEVEL = ("format", "fingerprint", "objects", "annotations", *_HEADER)
@@ -242,10 +243,23 @@ def from_document(doc: Any, source: str = "the snapshot document") -> Snapshot:
         raise SnapshotFileError(f"{source}: {e}") from None
 
 
+def chunks(snapshot: Snapshot, known_fingerprint: str | None = None) -> Iterator[str]:
+    """The file's text in pieces of about CHUNK characters, for a writer that need not hold it whole."""
+    encoder = json.JSONEncoder(sort_keys=True, indent=2, ensure_ascii=False)
+    pending: list[str] = []
+    size = 0
+    for piece in encoder.iterencode(to_document(snapshot, known_fingerprint)):
+        pending.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield "".join(pending)
+            pending, size = [], 0
+    yield "".join(pending) + "\n"
+
+
 def dumps(snapshot: Snapshot, known_fingerprint: str | None = None) -> str:
     """The file's text: the same snapshot always gives the same bytes."""
-    document = to_document(snapshot, known_fingerprint)
-    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return "".join(chunks(snapshot, known_fingerprint))
 
 
 def write(snapshot: Snapshot, path: Path | str) -> None:

@@ -144,10 +144,13 @@ class Store:
         return tuple(i for i in wanted if i not in known)
 
     def save_snapshot(self, env: str, fingerprint: str, taken_at: datetime, server_fingerprint: str | None,
-                      document: str | bytes) -> bool:  # fmt: skip
-        """Keep the document if `fingerprint` is new for `env` (True); otherwise only touch it."""
+                      document: str | bytes | Iterable[str]) -> bool:  # fmt: skip
+        """Keep the document if `fingerprint` is new for `env` (True); otherwise only touch it.
+
+        `document` may come in pieces (snapshot_file.chunks), compressed as they come, so the
+        text of a large schema is never held whole."""
         # Compressed before taking the lock: a large schema's document takes a while.
-        body = zlib.compress(document.encode() if isinstance(document, str) else document)
+        body = _compress(document)
         taken = _ts(taken_at)
         values = {"env": env, "fingerprint": fingerprint, "taken_at": taken, "confirmed_at": taken,
                   "server_fingerprint": server_fingerprint, "body": body}  # fmt: skip
@@ -256,6 +259,16 @@ class Store:
     def snapshot(self, env: str, fingerprint: str) -> StoredSnapshot | None:
         return self.first(StoredSnapshot, f"{_SNAPSHOTS} WHERE env = :env AND fingerprint = :fp",
                            env=env, fp=fingerprint)  # fmt: skip
+
+
+def _compress(document: str | bytes | Iterable[str]) -> bytes:
+    if isinstance(document, bytes):
+        return zlib.compress(document)
+    if isinstance(document, str):
+        return zlib.compress(document.encode())
+    z = zlib.compressobj()
+    parts = [z.compress(piece.encode()) for piece in document]
+    return b"".join([*parts, z.flush()])
 
 
 def _insert(conn: sqlite3.Connection, table: str, values: Mapping[str, Any]) -> None:

@@ -239,3 +239,16 @@ def documented_fingerprint(snap: Snapshot) -> str:
 def test_the_streamed_fingerprint_is_the_documented_one(snap: Snapshot) -> None:
     """Hashing object by object gives the digest of the whole canonical document, byte for byte."""
     assert snapshot_file.fingerprint(snap) == documented_fingerprint(snap)
+
+
+@given(snapshots())
+def test_the_file_text_in_pieces_is_the_file_text(snap: Snapshot) -> None:
+    """chunks() joined is json.dumps of the document, however small the pieces."""
+    whole = json.dumps(snapshot_file.to_document(snap), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    saved = snapshot_file.CHUNK
+    snapshot_file.CHUNK = 64  # many pieces, cut anywhere
+    try:
+        pieces = list(snapshot_file.chunks(snap))
+    finally:
+        snapshot_file.CHUNK = saved
+    assert "".join(pieces) == whole == snapshot_file.dumps(snap)

@@ -203,6 +203,15 @@ def test_consecutive_failures_count_since_the_last_success(store: Store) -> None
     assert len(store.environment_checks(*EVER, env="uat")) == 1
 
 
+def test_a_document_in_pieces_is_stored_as_its_whole_text(store: Store) -> None:
+    """snapshot_file.chunks feeds the compressor piece by piece; the stored text is the same."""
+    pieces = ['{"tables": [', ", ".join(['"ü"'] * 40000), ', "x"]}\n']
+    assert store.save_snapshot("uat", "sha256:c", minutes(0), None, iter(pieces))
+    stored = store.snapshot("uat", "sha256:c")
+    assert stored is not None
+    assert stored.document == "".join(pieces)
+
+
 def test_prune_keeps_open_episodes_and_latest_snapshots(store: Store) -> None:
     """Old rows go; the open episode, first sightings and each environment's latest snapshot stay."""
     store.save_snapshot("uat", "sha256:old", minutes(0), None, "old")
