@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 import threading
 import time
 import uuid
@@ -33,14 +32,8 @@ from driftwatch.notify import Notifier
 from driftwatch.pipeline import Clock, read_snapshot, utc_now
 from driftwatch.render import json as json_report
 from driftwatch.report import weekly as weekly_report
-from driftwatch.state import (
-    ComparisonState,
-    State,
-    comparison_state,
-    env_state,
-    restored_comparison,
-    restored_env,
-)
+from driftwatch.restore import Cached, cached_snapshots, last_verdicts
+from driftwatch.state import State, comparison_state, env_state
 from driftwatch.store import Store
 from driftwatch.summary import drift_summary
 
@@ -70,16 +63,6 @@ class Run:
     job: str
     started: datetime
     files: tuple[str, ...] | None  # migration files, read once per run
-
-
-@dataclass(frozen=True, slots=True)
-class Cached:
-    """The last full snapshot of an environment, for the cheap path."""
-
-    snapshot: Snapshot
-    server_fingerprint: str
-    full_at: datetime
-    fingerprint: str  # of `snapshot`: hashing a big schema takes seconds, so it is kept
 
 
 class Daemon:
@@ -114,28 +97,10 @@ class Daemon:
             self._state = update(self._state)
 
     def _restore(self) -> None:
-        """Pick up where the last process stopped: cached snapshots and open drift episodes."""
-        for name in self.config.environments:
-            stored = self.store.latest_snapshot(name)
-            if stored is not None and stored.server_fingerprint:
-                snap = snapshot_file.from_document(json.loads(stored.document), f"stored {name}")
-                self._cache[name] = Cached(snap, stored.server_fingerprint, stored.taken_at,
-                                           stored.fingerprint)  # from_document has verified it
+        """Pick up where the last process stopped: cached snapshots, sync counts, last verdicts."""
+        self._cache.update(cached_snapshots(self.store, self.config.environments))
         self._publish_sync_counts()
-        # The last verdicts too, so a restart neither zeroes the gauges (resetting every alert's
-        # `for:`) nor reports a comparison as never checked until its first run ends.
-        envs = {name: restored_env(row) for name in self.config.environments
-                if (row := self.store.latest_environment(name)) is not None}  # fmt: skip
-        self._publish(lambda s: replace(s, environments={**s.environments, **envs},
-                                        comparisons={n: self._restored(c) for n, c in s.comparisons.items()}))
-
-    def _restored(self, c: ComparisonState) -> ComparisonState:
-        episode = self.store.open_episode(c.name)
-        started = episode.opened_at if episode else None
-        latest = self.store.latest_check(c.name)
-        if latest is None:
-            return replace(c, drift_started=started)
-        return restored_comparison(c, latest, self.store.latest_verdict(c.name), started)
+        self._publish(lambda s: last_verdicts(self.store, s))
 
     # --- one run --------------------------------------------------------------------------
 
