@@ -22,7 +22,7 @@ from apscheduler.events import (
 from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg import Connection
 
-from driftwatch import catalog, diff, logs, snapshot_file
+from driftwatch import catalog, diff, faults, logs, snapshot_file
 from driftwatch.config import Comparison, Config, Environment
 from driftwatch.connect import CheckError, connect
 from driftwatch.cron import parse as parse_cron
@@ -268,6 +268,7 @@ class Daemon:
             reference_fingerprint=ref.fingerprint, target_fingerprint=tgt.fingerprint,
             drift_summary=drift_summary(outcome) if isinstance(outcome, Drift) else None,
         )  # fmt: skip
+        faults.point("episode-recorded")  # the crash tests' SIGKILL: recorded, alert not yet queued
         if in_sync is not None:
             self.notifier.after_check(comparison, change, json_report.outcome(outcome))
         opened = change.episode.opened_at if change.episode and in_sync is False else None

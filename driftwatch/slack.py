@@ -18,6 +18,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from driftwatch import faults
 from driftwatch.daemon_config import SlackSettings
 from driftwatch.outbox import Outbox
 
@@ -145,6 +146,7 @@ def flush(outbox: Outbox, sender: Sender, now: Callable[[], datetime],
                 return sent
             blocked.add(row.channel)
             continue
+        faults.point("slack-accepted")  # the crash tests' SIGKILL: Slack has it, not yet marked sent
         outbox.mark_sent(row.id, now())
         sent += 1
     return sent

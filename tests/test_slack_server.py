@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.error import URLError
 
@@ -33,12 +34,58 @@ class TestWebApi:
         """A valid token and message get ok, the channel and a ts; the request is recorded."""
         response = client(server).chat_postMessage(channel="#drift", text="hi", blocks=[SECTION])
         assert response["ok"] is True
-        assert (response["channel"], response["ts"]) == ("#drift", TS)
+        # Slack answers with the channel's id (which conversations.history needs) and a fresh ts.
+        assert response["channel"] == server.channel_id("#drift")
+        assert re.fullmatch(r"C\d{10}", response["channel"])
+        assert re.fullmatch(r"\d{10}\.\d{6}", response["ts"])
+        assert response["ts"] != TS
         assert response["message"]["blocks"] == [SECTION]
         (request,) = server.requests
         assert request.path == "/api/chat.postMessage"
         assert request.headers["authorization"] == f"Bearer {TOKEN}"
         assert request.body["text"] == "hi"
+
+    def test_history_finds_a_post_by_its_metadata(self, server: SlackServer) -> None:
+        """conversations.history by channel id, newest first; metadata only with include_all_metadata."""
+        web = client(server)
+        meta = {"event_type": "driftwatch_alert", "event_payload": {"key": "episode:1:opened"}}
+        first = web.chat_postMessage(channel="#drift", text="one", metadata=meta)
+        web.chat_postMessage(channel="#drift", text="two")
+        cid = first["channel"]
+        with pytest.raises(SlackApiError) as e:
+            web.conversations_history(channel="#drift")  # a name: Slack wants the id
+        assert e.value.response["error"] == "channel_not_found"
+        plain = web.conversations_history(channel=cid)["messages"]
+        assert [m["text"] for m in plain] == ["two", "one"]
+        assert all("metadata" not in m for m in plain)
+        full = web.conversations_history(channel=cid, include_all_metadata=True,
+                                         oldest=str(float(first["ts"]) - 1))["messages"]
+        assert full[1]["metadata"]["event_payload"] == {"key": "episode:1:opened"}
+        later = web.conversations_history(channel=cid, oldest=first["ts"])["messages"]
+        assert [m["text"] for m in later] == ["two"]  # oldest is exclusive, as in Slack
+        names = web.conversations_list()["channels"]
+        assert [(c["id"], c["name"]) for c in names] == [(cid, "drift")]
+
+    def test_history_without_the_scope(self) -> None:
+        """A token without channels:history/groups:history gets missing_scope, naming the scope."""
+        with SlackServer(scopes=frozenset({"chat:write"})) as s:
+            web = client(s)
+            cid = web.chat_postMessage(channel="#drift", text="hi")["channel"]
+            with pytest.raises(SlackApiError) as e:
+                web.conversations_history(channel=cid)
+        assert e.value.response["error"] == "missing_scope"
+        assert "channels:history" in e.value.response["needed"]
+
+    def test_accepted_late_and_reset_keep_the_post(self, server: SlackServer) -> None:
+        """accepted_late answers after the client gave up, accepted_then_reset never: both keep the post."""
+        server.script(Reply.accepted_late(2.0), Reply.accepted_then_reset())
+        # No retry handlers: slack-sdk's default one would resend after the reset (a duplicate).
+        web = WebClient(token=TOKEN, base_url=server.url, timeout=1, retry_handlers=[])
+        with pytest.raises(TimeoutError):
+            web.chat_postMessage(channel="#drift", text="late")
+        with pytest.raises(ConnectionResetError):  # http.client's RemoteDisconnected is one
+            web.chat_postMessage(channel="#drift", text="reset")
+        assert [m["text"] for m in server.messages("#drift")] == ["late", "reset"]
 
     def test_auth_test(self, server: SlackServer) -> None:
         """auth.test answers with the bot's identity."""

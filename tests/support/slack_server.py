@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import threading
 import time
@@ -11,11 +13,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 WEBHOOK_PATH = "/webhook/T000/B000/XXX"
 TOKEN = "xoxb-test-token"
 TS = "1700000000.000100"
+# What a bot token of driftwatch's app holds; a stand-in built with fewer answers missing_scope.
+SCOPES = frozenset({"chat:write", "channels:history", "groups:history", "channels:read", "groups:read"})
 # Slack's documented limits; the stand-in refuses what Slack refuses, with Slack's error codes.
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -32,6 +36,21 @@ class Reply:
     status: int = 200
     body: Mapping[str, Any] | str = "ok"
     headers: Mapping[str, str] = field(default_factory=dict)
+    # accept: handle the request as Slack would (a post is stored), then answer after `delay`
+    # seconds, or with `drop` close the connection instead of answering (a reset after sending).
+    accept: bool = False
+    delay: float = 0.0
+    drop: bool = False
+
+    @classmethod
+    def accepted_late(cls, delay: float) -> Reply:
+        """Slack takes the post at once but its answer arrives `delay` seconds later."""
+        return cls(accept=True, delay=delay)
+
+    @classmethod
+    def accepted_then_reset(cls) -> Reply:
+        """Slack takes the post, then the connection drops before any answer."""
+        return cls(accept=True, drop=True)
 
     @classmethod
     def error(cls, code: str) -> Reply:
@@ -100,13 +119,29 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        path = self.path.split("?", 1)[0]
-        body = _parse(raw, self.headers.get("Content-Type", ""))
+        self._handle(self.path.split("?", 1)[0], _parse(raw, self.headers.get("Content-Type", "")))
+
+    def do_GET(self) -> None:
+        # slack-sdk sends the read methods (conversations.history, conversations.list) as GET.
+        url = urlsplit(self.path)
+        self._handle(url.path, dict(parse_qsl(url.query)))
+
+    def _handle(self, path: str, body: Any) -> None:
         stand_in = self.server.stand_in
         stand_in.record(Recorded(path, {k.lower(): v for k, v in self.headers.items()}, body,
                                  time.monotonic()))  # fmt: skip
-        reply = stand_in.next_scripted() or stand_in.answer(path, self.headers.get("Authorization", ""), body)
-        self._send(reply)
+        scripted = stand_in.next_scripted()
+        if scripted is None or scripted.accept:
+            reply = stand_in.answer(path, self.headers.get("Authorization", ""), body)
+        else:
+            reply = scripted
+        if scripted is not None and scripted.accept:
+            time.sleep(scripted.delay)
+            if scripted.drop:
+                self.close_connection = True
+                return
+        with contextlib.suppress(OSError):  # a client that gave up waiting has gone
+            self._send(reply)
 
     def _send(self, reply: Reply) -> None:
         is_json = not isinstance(reply.body, str)
@@ -137,8 +172,13 @@ class _Server(ThreadingHTTPServer):
 class SlackServer:
     """Slack on 127.0.0.1: `url` for WebClient(base_url=...), `webhook_url` for WebhookClient."""
 
-    def __init__(self, tokens: tuple[str, ...] = (TOKEN,), channels: tuple[str, ...] | None = None) -> None:
+    def __init__(self, tokens: tuple[str, ...] = (TOKEN,), channels: tuple[str, ...] | None = None,
+                 scopes: frozenset[str] = SCOPES) -> None:  # fmt: skip
         self.tokens, self.channels = tokens, channels  # channels None: every channel exists
+        self.scopes = scopes
+        self._ids: dict[str, str] = {}  # "#platform" -> "C0000000001", as Slack gives them out
+        self._history: dict[str, list[dict[str, Any]]] = {}  # channel id -> messages, oldest first
+        self._ts = itertools.count(int(time.time() * 1_000_000))  # Slack's ts: unique per channel
         self._lock = threading.Lock()
         self._requests: list[Recorded] = []
         self._script: deque[Reply] = deque()
@@ -168,6 +208,22 @@ class SlackServer:
         with self._lock:
             self._script.extend(replies)
 
+    def channel_id(self, channel: str) -> str | None:
+        """Slack's id for a channel given by name (with or without #) or by id; None if it has none."""
+        with self._lock:
+            if channel in self._ids.values():
+                return channel
+            name = "#" + channel.removeprefix("#")
+            if self.channels is not None and name not in self.channels:
+                return None
+            return self._ids.setdefault(name, f"C{len(self._ids) + 1:010d}")
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The messages Slack holds for a channel, oldest first, metadata included."""
+        cid = self.channel_id(channel)
+        with self._lock:
+            return [dict(m) for m in self._history.get(cid or "", [])]
+
     def next_scripted(self) -> Reply | None:
         with self._lock:
             return self._script.popleft() if self._script else None
@@ -189,21 +245,70 @@ class SlackServer:
             return Reply(200, {"ok": True, "url": "https://driftwatch-test.slack.com/", "team": "Test",
                                "user": "driftwatch", "team_id": "T000", "user_id": "U000",
                                "bot_id": "B000"})  # fmt: skip
-        if method == "chat.postMessage":
-            return self._post_message(body)
-        return Reply.error("unknown_method")
+        methods = {"chat.postMessage": self._post_message, "conversations.history": self._history_page,
+                   "conversations.list": self._list}  # fmt: skip
+        return methods[method](body) if method in methods else Reply.error("unknown_method")
 
     def _post_message(self, body: Any) -> Reply:
         if not isinstance(body, dict):
             return Reply.error("invalid_json")
-        channel = body.get("channel")
-        if not channel or (self.channels is not None and channel not in self.channels):
+        channel = self.channel_id(str(body.get("channel") or "")) if body.get("channel") else None
+        if channel is None:
             return Reply.error("channel_not_found")
         if error := limit_error(body):
             return Reply.error(error)
+        metadata = body.get("metadata")
+        if isinstance(metadata, str):  # a form-encoded post carries it as JSON text
+            metadata = json.loads(metadata)
+        if metadata is not None and not (isinstance(metadata, dict) and isinstance(
+                metadata.get("event_type"), str) and isinstance(metadata.get("event_payload"), dict)):
+            return Reply.error("invalid_metadata_format")
+        ts = f"{next(self._ts) / 1_000_000:.6f}"
         message = {"type": "message", "user": "U000", "bot_id": "B000", "text": body.get("text", ""),
-                   "blocks": body.get("blocks") or [], "ts": TS}  # fmt: skip
-        return Reply(200, {"ok": True, "channel": channel, "ts": TS, "message": message})
+                   "blocks": body.get("blocks") or [], "ts": ts}  # fmt: skip
+        if metadata is not None:
+            message["metadata"] = {**metadata, "app_id": "A000"}
+        with self._lock:
+            self._history.setdefault(channel, []).append(message)
+        shown = {k: v for k, v in message.items() if k != "metadata"}
+        return Reply(200, {"ok": True, "channel": channel, "ts": ts, "message": shown})
+
+    def _history_page(self, params: Mapping[str, str]) -> Reply:
+        """conversations.history: newest first, oldest/latest exclusive, metadata only if asked."""
+        if not {"channels:history", "groups:history"} & self.scopes:
+            return self._missing_scope("channels:history,groups:history")
+        cid = params.get("channel", "")
+        with self._lock:
+            known = cid in self._ids.values()
+            history = list(self._history.get(cid, []))
+        if not known:  # a name is not an id: Slack answers channel_not_found
+            return Reply.error("channel_not_found")
+        oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or time.time() + 1)
+        newest_first = [m for m in reversed(history) if oldest < float(m["ts"]) < latest]
+        if params.get("include_all_metadata") not in ("1", "true"):
+            newest_first = [{k: v for k, v in m.items() if k != "metadata"} for m in newest_first]
+        start, limit = int(params.get("cursor") or 0), min(int(params.get("limit") or 100), 999)
+        page, rest = newest_first[start:start + limit], newest_first[start + limit:]
+        return Reply(200, {"ok": True, "messages": page, "has_more": bool(rest),
+                           "response_metadata": {"next_cursor": str(start + limit) if rest else ""}})
+
+    def _list(self, params: Mapping[str, str]) -> Reply:
+        if not {"channels:read", "groups:read"} & self.scopes:
+            return self._missing_scope("channels:read,groups:read")
+        for name in self.channels or ():
+            self.channel_id(name)
+        with self._lock:
+            channels = [{"id": cid, "name": name.removeprefix("#"), "is_channel": True,
+                         "is_private": False, "is_archived": False}
+                        for name, cid in self._ids.items()]  # fmt: skip
+        start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+        rest = channels[start + limit:]
+        return Reply(200, {"ok": True, "channels": channels[start:start + limit],
+                           "response_metadata": {"next_cursor": str(start + limit) if rest else ""}})
+
+    def _missing_scope(self, needed: str) -> Reply:
+        return Reply(200, {"ok": False, "error": "missing_scope", "needed": needed,
+                           "provided": ",".join(sorted(self.scopes))})  # fmt: skip
 
     def _webhook(self, path: str, body: Any) -> Reply:
         if path != WEBHOOK_PATH:
