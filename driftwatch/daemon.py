@@ -33,8 +33,9 @@ from driftwatch.pipeline import Clock, read_snapshot, utc_now
 from driftwatch.render import json as json_report
 from driftwatch.report import weekly as weekly_report
 from driftwatch.restore import Cached, cached_snapshots, last_verdicts
-from driftwatch.state import State, comparison_state, env_state
+from driftwatch.state import EnvState, State, comparison_state, env_state
 from driftwatch.store import Store
+from driftwatch.store_rows import EpisodeChange
 from driftwatch.summary import drift_summary
 
 # After the shutdown timeout, the queries still running are cancelled; this long is then left for
@@ -232,17 +233,22 @@ class Daemon:
         if snap is not None and snap.migrations is not None:
             self.store.record_migrations_seen(r.env, snap.migrations.ids, at)
         state = env_state(r.env, snap, r.duration)
+        with self.store.transaction():  # the read and the unreachable/reachable alert it decides
+            self._record_read(run_id, r, at, state)
+            self.notifier.after_environment(r.env, snap is not None, r.error.message if r.error else None)
+        self._publish(lambda s: replace(s, environments={**s.environments, r.env: state},
+                                        errors=_count_error(s.errors, r)))  # fmt: skip
+
+    def _record_read(self, run_id: str, r: Reading, at: datetime, state: EnvState) -> None:
+        snap = r.snapshot
         self.store.record_environment(
             run_id, r.env, at, snap is not None, r.duration,
             reason=r.error.reason if r.error else None, message=r.error.message if r.error else None,
-            server_fingerprint=r.server_fingerprint, snapshot_fingerprint=fingerprint,
+            server_fingerprint=r.server_fingerprint, snapshot_fingerprint=r.fingerprint,
             applied_migrations=state.applied_migrations if snap else None,
             failed_migrations=state.failed_migrations if snap else None,
             schema_counts=dict(state.schema_objects) if snap else None,
         )  # fmt: skip
-        self._publish(lambda s: replace(s, environments={**s.environments, r.env: state},
-                                        errors=_count_error(s.errors, r)))  # fmt: skip
-        self.notifier.after_environment(r.env, snap is not None, r.error.message if r.error else None)
 
     def _check(self, comparison: Comparison, readings: Mapping[str, Reading], run: Run) -> Outcome:
         with logs.bound(comparison=comparison.name):
@@ -258,7 +264,24 @@ class Daemon:
                                    f"driftwatch failed comparing them ({type(e).__name__}); "
                                    "see the daemon's log")  # fmt: skip
         in_sync = outcome.in_sync if isinstance(outcome, Drift) else None
-        change = self.store.record_check(
+        with self.store.transaction():  # the episode change and the alerts it decides: both or neither
+            change = self._record_check(comparison, outcome, (ref, tgt), run)
+            faults.point("episode-recorded")  # the crash tests' SIGKILL: recorded, alert not yet queued
+            if in_sync is not None:
+                self.notifier.after_check(comparison, change, json_report.outcome(outcome))
+        opened = change.episode.opened_at if change.episode and in_sync is False else None
+        at = self.clock()
+        self._publish(lambda s: replace(s, comparisons={**s.comparisons, comparison.name:
+                      comparison_state(s.comparisons[comparison.name], outcome, at, opened)}))  # fmt: skip
+        self.log.info("comparison.checked", comparison=comparison.name, in_sync=in_sync,
+                      episode=change.kind)  # fmt: skip
+        return outcome
+
+    def _record_check(self, comparison: Comparison, outcome: Outcome, sides: tuple[Reading, Reading],
+                      run: Run) -> EpisodeChange:  # fmt: skip
+        ref, tgt = sides
+        in_sync = outcome.in_sync if isinstance(outcome, Drift) else None
+        return self.store.record_check(
             run_id=run.run_id, job=run.job, comparison=comparison.name,
             reference=comparison.reference, target=comparison.target, started_at=run.started,
             finished_at=self.clock(),
@@ -268,16 +291,6 @@ class Daemon:
             reference_fingerprint=ref.fingerprint, target_fingerprint=tgt.fingerprint,
             drift_summary=drift_summary(outcome) if isinstance(outcome, Drift) else None,
         )  # fmt: skip
-        faults.point("episode-recorded")  # the crash tests' SIGKILL: recorded, alert not yet queued
-        if in_sync is not None:
-            self.notifier.after_check(comparison, change, json_report.outcome(outcome))
-        opened = change.episode.opened_at if change.episode and in_sync is False else None
-        at = self.clock()
-        self._publish(lambda s: replace(s, comparisons={**s.comparisons, comparison.name:
-                      comparison_state(s.comparisons[comparison.name], outcome, at, opened)}))  # fmt: skip
-        self.log.info("comparison.checked", comparison=comparison.name, in_sync=in_sync,
-                      episode=change.kind)  # fmt: skip
-        return outcome
 
     def recheck(self, comparison: Comparison) -> Outcome:
         """Read both sides in full now and record the check as job "sync"; its alerts go out at once."""

@@ -48,7 +48,9 @@ class Store:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
-        self._lock = threading.Lock()
+        # Re-entrant: a caller's transaction() may call methods that take it again, which then
+        # join that transaction (the daemon records a check and queues its alerts as one).
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, state_dir: Path) -> Store:
@@ -96,8 +98,13 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it reaches the file, or none of it does."""
+        """One write transaction: all of it reaches the file, or none of it does.
+
+        Inside another transaction() of the same thread it is part of that one (commits with it)."""
         with self._guarded() as conn:
+            if conn.in_transaction:  # only this thread can be in one: it holds the lock
+                yield conn
+                return
             # IMMEDIATE takes the write lock up front: a transaction that reads before it writes
             # (record_check does) would otherwise fail with SQLITE_BUSY, which no timeout retries,
             # when another process (a CLI command) wrote in between.
