@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from driftwatch import logs
+from driftwatch import daemon_lock, logs
 from driftwatch.config import Config
 from driftwatch.daemon import Daemon
 from driftwatch.metrics import registry
@@ -40,7 +40,9 @@ def serve(
 ) -> int:
     """Run until `stop` is set; returns the exit code (0 after a clean stop)."""
     log = logs.get()
-    with Store.open(config.state.state_dir) as store:
+    # The history first (it creates state_dir, or says why it cannot), then the daemon lock: a
+    # second daemon on the same state would post every alert twice.
+    with Store.open(config.state.state_dir) as store, daemon_lock.held(config.state.state_dir):
         daemon = Daemon(config, store, clock)
         endpoints = Endpoints(registry(daemon.state), daemon.state, daemon.alive, reports_dir(config))
         http = HttpServer(config.metrics.host, config.metrics.port, endpoints).start()
