@@ -34,6 +34,7 @@ class Notifier:
         self.sender = Sender(self.settings) if self.settings.configured else None
         self.errors: dict[str, int] = {}  # Slack error code -> count, for the metric
         self._reported: set[str] = set()  # codes logged since the last success (log once)
+        self._degraded: set[str] = set()  # refused history look-ups, warned about once per process
         self.log = logs.get()
 
     def after_check(self, comparison: Comparison, change: EpisodeChange,
@@ -69,7 +70,12 @@ class Notifier:
         """Send what is queued; a failure keeps it queued for the next run."""
         if self.sender is None:
             return 0
-        sent = flush(self.outbox, self.sender, self.clock, self._failed)
+        try:
+            sent = flush(self.outbox, self.sender, self.clock, self._failed, self._lookup_refused)
+        except Exception as e:  # the history failed mid-flush (disk full ...): the run still ends
+            self._failed(DeliveryError("delivery_failed", f"delivering alerts failed ({type(e).__name__}); "
+                                       "they stay queued and are retried next cycle"))  # fmt: skip
+            return 0
         if sent:
             self._reported.clear()  # the next failure is news again
             self.log.info("alerts.sent", count=sent)
@@ -80,6 +86,11 @@ class Notifier:
         if error.code not in self._reported:
             self._reported.add(error.code)
             self.log.error("slack.undelivered", error=error.code, fix=error.sentence)
+
+    def _lookup_refused(self, error: DeliveryError) -> None:
+        if error.code not in self._degraded:
+            self._degraded.add(error.code)
+            self.log.warning("slack.lookup_unavailable", error=error.code, fix=error.sentence)
 
     def pending(self) -> int:
         return len(self.outbox.pending()) if self.sender is not None else 0

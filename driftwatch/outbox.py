@@ -26,6 +26,7 @@ class AlertRow:
     attempts: int
     last_error: str | None
     sent_at: datetime | None
+    attempt_at: datetime | None  # an attempt since then may have reached Slack (outcome unknown)
 
     def message(self) -> dict[str, Any]:
         payload: dict[str, Any] = json.loads(self.payload)
@@ -52,13 +53,20 @@ class Outbox:
         """Alerts Slack has not accepted yet, oldest first (they go out in the order decided)."""
         return self.store.rows(AlertRow, _PENDING, limit=limit)
 
+    def mark_attempt(self, alert_id: int, since: datetime) -> None:
+        """Committed before a post: from `since` on, Slack may hold this alert."""
+        with self.store.transaction() as conn:
+            conn.execute(_ATTEMPT, {"id": alert_id, "since": since.timestamp()})
+
     def mark_sent(self, alert_id: int, at: datetime) -> None:
         with self.store.transaction() as conn:
             conn.execute(_SENT, {"id": alert_id, "at": at.timestamp()})
 
-    def mark_failed(self, alert_id: int, error: str) -> None:
+    def mark_failed(self, alert_id: int, error: str, uncertain_since: datetime | None = None) -> None:
+        """Slack did not take it; `uncertain_since` when an attempt since then may still have been posted."""
+        since = uncertain_since.timestamp() if uncertain_since else None
         with self.store.transaction() as conn:
-            conn.execute(_FAILED, {"id": alert_id, "error": error})
+            conn.execute(_FAILED, {"id": alert_id, "error": error, "since": since})
 
     def last(self, comparison: str, kinds: tuple[str, ...]) -> AlertRow | None:
         """The newest alert of these kinds for a comparison (for reminder spacing)."""
@@ -79,8 +87,10 @@ _ENQUEUE = """INSERT INTO alerts (dedupe_key, comparison, kind, severity, create
 VALUES (:key, :comparison, :kind, :severity, :at, :channel, :payload)
 ON CONFLICT (dedupe_key) DO NOTHING"""
 _PENDING = "SELECT * FROM alerts WHERE sent_at IS NULL ORDER BY id LIMIT :limit"
-_SENT = "UPDATE alerts SET sent_at = :at, attempts = attempts + 1, last_error = NULL WHERE id = :id"
-_FAILED = "UPDATE alerts SET attempts = attempts + 1, last_error = :error WHERE id = :id"
+_ATTEMPT = "UPDATE alerts SET attempt_at = :since WHERE id = :id"
+_SENT = """UPDATE alerts SET sent_at = :at, attempts = attempts + 1, last_error = NULL, attempt_at = NULL
+WHERE id = :id"""
+_FAILED = "UPDATE alerts SET attempts = attempts + 1, last_error = :error, attempt_at = :since WHERE id = :id"
 _PREFIX = "SELECT * FROM alerts WHERE substr(dedupe_key, 1, length(:p)) = :p LIMIT 1"
 _LAST = """SELECT * FROM alerts WHERE comparison = :c AND kind IN ({kinds})
 ORDER BY created_at DESC, id DESC LIMIT 1"""

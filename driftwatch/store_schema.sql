@@ -122,3 +122,10 @@ CREATE TABLE sync_runs (
     output TEXT NOT NULL                 -- the command's output (its tail when long), redacted
 );
 CREATE INDEX sync_runs_by_target ON sync_runs (target, started_at);
+
+-- version 4
+-- Set before each post to Slack and cleared when Slack's answer is known: an alert that still has
+-- it after a timeout, a dropped connection or a killed process may have been posted. With a bot
+-- token it is looked up in the channel's history (by the key in the message's metadata) before it
+-- is sent again; its time bounds that look-up. Wall-clock epoch seconds, like Slack's ts.
+ALTER TABLE alerts ADD COLUMN attempt_at REAL;
