@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,10 +19,12 @@ DRIFTWATCH = str(Path(sys.executable).parent / "driftwatch")
 class Daemon:
     """A `driftwatch run` subprocess whose JSON log lines the test reads."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+        """`env`: variables added to this process's environment (a crash test's fault point)."""
         self.proc = subprocess.Popen(
             [DRIFTWATCH, "run", "--config", str(config), "--log-format", "json"],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)  # fmt: skip
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+            env={**os.environ, **(env or {})})  # fmt: skip
         self.events: list[dict[str, object]] = []
 
     def wait_for(self, event: str, timeout: float = 30) -> dict[str, object]:
