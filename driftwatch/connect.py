@@ -131,6 +131,12 @@ _EXPLANATIONS: tuple[tuple[str, str, str], ...] = (
     ("timeout", r"canceling statement due to lock timeout",
      "{env}: a catalog read waited longer than lock_timeout for a lock (a migration running?); "
      "driftwatch will try again next run."),
+    # The lock table is shared by all sessions: driftwatch holds one batch of view locks at a
+    # time (catalog.VIEW_BATCH), so this means the server's table is nearly full anyway.
+    ("error", r"out of shared memory",
+     "{env}: the server's lock table is full (out of shared memory); "
+     "raise max_locks_per_transaction on {host_port} (takes a restart), or end the sessions "
+     "holding many locks (see pg_locks)."),
     ("unreachable", r"failed to resolve host '(?P<host>[^']*)'|could not translate host name "
      r"\"(?P<host2>[^\"]*)\"",
      "{env}: cannot resolve host name in {where}; check the host in its dsn."),
