@@ -117,7 +117,7 @@ def _output_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the JSON report instead")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     p.add_argument("--limit", type=int, default=50, metavar="N",
-                   help="differences listed per kind on the terminal (0: all; default 50)")
+                   help="entries listed per list on the terminal (0: all; default 50)")
 
 
 def _config_path(arg: Path | None) -> Path:
