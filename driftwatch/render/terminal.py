@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from driftwatch.migrations import migrate_command
 from driftwatch.model import KINDS, PLURALS, CheckFailure, Difference, Drift, MigrationDiff, Outcome
+from driftwatch.render.visible import visible_all
 
 RULE = "=" * 80
 T = TypeVar("T")
@@ -288,6 +289,7 @@ def _summary(drift: Drift, style: Style, recheck: str) -> Iterator[str]:
 def render_drift(drift: Drift, style: Style = Style(), recheck: Recheck = check_command) -> str:
     """The full report of one comparison; its next steps check again with `recheck(drift)`
     (`driftwatch diff` has no config, so no comparison to name; `check --config` needs it)."""
+    drift = visible_all(drift)  # names from the databases may hold control characters
     ref, tgt = drift.reference.name, drift.target.name
     lines = _banner(f"DRIFTWATCH — {tgt.upper()} AGAINST {ref.upper()}", style)
     lines += _connections(drift, style)
@@ -301,6 +303,7 @@ def render_drift(drift: Drift, style: Style = Style(), recheck: Recheck = check_
 
 def render_failure(f: CheckFailure, style: Style = Style()) -> str:
     """A comparison that could not be checked: the one sentence, and what it means for exit codes."""
+    f = visible_all(f)
     title = f"DRIFTWATCH — {f.target.upper()} AGAINST {f.reference.upper()}"
     lines = [*_banner(title, style), style.bad(f"❌ Could not check: {f.message}"), "", RULE]
     return "\n".join(lines) + "\n"
