@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import pytest
 
 from driftwatch.render.visible import visible
 from tests.support.pgserver import PgServer
+from tests.support.slack_server import SlackServer
 from tests.test_check_e2e import cli
 from tests.test_check_limit import META, config
+from tests.test_slack_daemon import config_for, slack  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.pg
 
@@ -38,6 +41,31 @@ def test_check_shows_control_characters_escaped(
     # The only ESC left are driftwatch's own colours.
     assert "\x1b[8m" not in out
     assert not [line for line in out.splitlines() if line.startswith("• *fake*")]
+
+
+def test_slack_keeps_each_hostile_name_on_its_line(
+    pg: PgServer, make_db: Callable[..., str], admin_password: str, slack: SlackServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The alert `notify preview` prints for the same databases: no name makes a line of its
+    own (a fake bullet in bold), none leaves its code span, no raw ESC anywhere."""
+    ids = ", ".join(f"('{i}')" for i in (OVERWRITE, FAKE_LINE, "20250103-c.js`*bold*`"))
+    ref = make_db(META + f'CREATE TABLE "{HIDDEN}" (id int); CREATE TABLE "t\n• *fake table*" (id int);'
+                  f' INSERT INTO "SequelizeMeta" VALUES {ids};')  # fmt: skip
+    tgt = make_db(META)
+    path = str(config_for(tmp_path, {"uat": pg.dsn(ref), "staging": pg.dsn(tgt)}, slack).path)
+    code, out, err = cli("notify", "preview", "--config", path, "--comparison", "uat:staging")
+    assert code == 1, err
+    blocks_json, fallback = out.split("\n--- plain-text fallback ---\n")
+    texts = [b["text"]["text"] for b in json.loads(blocks_json)["blocks"] if "text" in b]
+    lines = [line for text in texts for line in text.splitlines()]
+    assert not [line for line in lines if line.lstrip().startswith("• *fake")]
+    assert "2. `20250102-b.js\\n• *fake*`" in lines
+    assert "3. `20250103-c.js\u02cb*bold*\u02cb`" in lines
+    assert any("`public.t\\n• *fake table*`" in line for line in lines)
+    assert "\x1b" not in out
+    assert "\r" not in out
+    assert fallback.count("\n") == 1
 
 
 def test_visible_escapes_c1_and_bidi_controls() -> None:

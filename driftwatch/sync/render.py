@@ -7,7 +7,7 @@ from typing import Any
 
 from driftwatch.render.slack import SlackMessage, display
 from driftwatch.render.slack_blocks import context, fit, header, section
-from driftwatch.render.visible import visible_all
+from driftwatch.render.visible import visible, visible_all
 from driftwatch.sync.plan import Check, Plan
 from driftwatch.sync.result import Result
 from driftwatch.sync.run import CONNECTION_VARIABLES
@@ -142,7 +142,7 @@ def slack_message(r: Result) -> SlackMessage:
     title = f"{_ICONS[r.result]} {words[r.result]}"
     summary = [f"*{fit(r.actor, 100)}* ran `{fit(command_text(p), 500)}` against *{fit(tgt, 100)}*."]
     if r.result == "refused":
-        summary += [f"• {fit(reason, 600)}" for reason in r.reasons()]
+        summary += [f"• {fit(visible(reason), 600)}" for reason in r.reasons()]  # one line each
     else:
         summary.append(_rechecked(r)[0])
         summary += [f"Overridden by {c.overridden_by}: {c.name}." for c in p.overrides]
