@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,39 @@ def test_slack_keeps_each_hostile_name_on_its_line(
 def test_visible_escapes_c1_and_bidi_controls() -> None:
     assert visible("a\x9bb\u202ec\x07") == "a\\x9bb\\u202ec\\x07"
     assert visible("plain, ünïcode ✅") == "plain, ünïcode ✅"
+
+
+def test_weekly_report_keeps_hostile_ids_in_their_cell_and_line() -> None:
+    """Migration ids with a pipe, backticks, a newline and ESC, still missing at the end of the
+    week: the Markdown table keeps its columns, each id its code span and line, no raw ESC;
+    the HTML escapes them."""
+    from driftwatch.report import facts as report_facts  # noqa: PLC0415
+    from driftwatch.report import html, markdown, period  # noqa: PLC0415
+    from tests.support.history import Builder  # noqa: PLC0415
+
+    week = period.parse_week("2025-W49", "UTC")
+    hostile = ["20251201_a|b.js", "20251202_``x`.js", "20251203_c\n| fake | row |.js", "20251204\x1b[8m.js"]
+    b = Builder()
+    at = week.since
+    while at < week.since + timedelta(days=7):
+        b.check(at, False, hostile)
+        for env in ("uat", "staging"):
+            b.read(at, env)
+        at += timedelta(hours=1)
+    b.episode(week.since, None, {"missing": hostile})
+    b.saw("uat", week.since, *hostile)
+    f = report_facts.build(b.history(), week, week.since + timedelta(days=7, hours=6))
+    md = markdown.render(f)
+    assert "\x1b" not in md
+    assert not [line for line in md.splitlines() if line.startswith("| fake")]
+    assert "``` 20251202_``x`.js ```" in md
+    assert "`20251201_a|b.js`" in md  # a list line, not a table: the pipe is plain text there
+    assert "`20251203_c\\n| fake | row |.js`" in md
+    assert "`20251204\\x1b[8m.js`" in md
+    for line in md.splitlines():
+        if line.startswith("| `20251201_a"):  # the arrivals table: the pipe is escaped
+            assert line.startswith("| `20251201_a\\|b.js` |")
+    page = html.render(f)
+    assert "<code>20251201_a|b.js</code>" in page
+    assert "<code>20251204\\x1b[8m.js</code>" in page
+    assert "\x1b" not in page
