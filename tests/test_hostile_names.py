@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from driftwatch.cli import run
 from driftwatch.render.visible import visible
 from tests.support.pgserver import PgServer
 from tests.support.slack_server import SlackServer
@@ -108,3 +110,27 @@ def test_weekly_report_keeps_hostile_ids_in_their_cell_and_line() -> None:
     assert "<code>20251201_a|b.js</code>" in page
     assert "<code>20251204\\x1b[8m.js</code>" in page
     assert "\x1b" not in page
+
+
+def test_sync_and_status_show_a_hostile_hotfix_id_escaped(
+    pg18: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hotfix id with ESC and CR recorded only in Staging: the sync dry run, the refused
+    --apply and `status` (from the daemon's history) all show it escaped."""
+    from tests.test_sync_guards import Setup  # noqa: PLC0415
+
+    monkeypatch.setenv("DB_PASSWORD", pg18.password)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    s = Setup(pg18, tmp_path)
+    pg18.execute(s.staging, """INSERT INTO "SequelizeMeta" VALUES
+        ('20251201_99' || chr(27) || ']0;owned' || chr(7) || '_hotfix.js' || chr(13) || '✅ ok')""")
+    shown = "20251201_99\\x1b]0;owned\\x07_hotfix.js\\r✅ ok"
+    s.daemon_run()
+    _, dry, _ = s.sync("--dry-run")
+    code, applied, _ = s.sync("--apply")
+    assert code == 1
+    out, err = io.StringIO(), io.StringIO()
+    run(["status", "--config", str(s.path)], out, err)
+    for text in (dry, applied, out.getvalue()):
+        assert shown in text, text
+        assert not any(ch in text for ch in "\x1b\r\x07"), text
