@@ -12,6 +12,7 @@ import psycopg.conninfo
 
 from driftwatch.config import Environment
 from driftwatch.errors import UserError
+from driftwatch.render.visible import visible
 from driftwatch.secrets import address, redact_text
 
 APPLICATION_NAME = "driftwatch"
@@ -86,9 +87,10 @@ def explain(error: psycopg.Error, env: Environment) -> CheckError:
                 env=env.name, where=where, host_port=host_port, source=_password_source(env),
                 env_timeout=f"{env.connect_timeout} s", give_password=_password_fix(env), **groups,
             )  # fmt: skip
-            return CheckError(reason, message)
+            # Names the server quotes (a table, a role) are hostile: controls shown as escapes.
+            return CheckError(reason, visible(message))
     detail = redact_text(text.splitlines()[0] if text else type(error).__name__)
-    return CheckError("error", f"{env.name} ({where}): {detail}")
+    return CheckError("error", visible(f"{env.name} ({where}): {detail}"))
 
 
 def _password_fix(env: Environment) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -134,3 +136,21 @@ def test_sync_and_status_show_a_hostile_hotfix_id_escaped(
     for text in (dry, applied, out.getvalue()):
         assert shown in text, text
         assert not any(ch in text for ch in "\x1b\r\x07"), text
+
+
+def test_snapshot_and_a_refused_read_show_a_hostile_database_name_escaped(
+    pg: PgServer, tmp_path: Path, admin_password: str
+) -> None:
+    """`snapshot` prints the database's name; an error quoting a hostile name goes to stderr."""
+    name = f"snap_{uuid.uuid4().hex[:8]}\x1b[8m"
+    with pg.admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = pg.dsn(quote(name))
+    code, out, err = cli("snapshot", dsn, "-o", str(tmp_path / "s.json"))
+    assert code == 0, err
+    assert f"{name[:-4]}\\x1b[8m" in out
+    assert "\x1b" not in out
+    code, out, err = cli("snapshot", pg.dsn(quote(name + "\x1b]0;t\x07")), "-o", str(tmp_path / "t.json"))
+    assert code == 2
+    assert "\\x1b]0;t\\x07" in err
+    assert not any(ch in err for ch in "\x1b\x07")
