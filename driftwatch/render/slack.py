@@ -71,9 +71,8 @@ class SlackMessage:
 
 
 def _code(raw: str) -> str:
-    """A name from a database as an inline code span: inside it `*`, `_` and `~` format
-    nothing, `&<>` are escaped, a newline or other control shows as `\\n` (the name stays on
-    its line), and a backtick, which would end the span, is shown as its look-alike U+02CB."""
+    # A code span formats nothing inside; a control shows as `\n` (the name keeps its line),
+    # and a backtick, which would end the span, as its look-alike U+02CB.
     flat = visible(raw).replace("`", "\u02cb")
     return f"`{fit(flat, MAX_ITEM - 2)}`"
 
@@ -135,8 +134,7 @@ def _differences(report: Mapping[str, Any], ref: str, tgt: str) -> list[Listing]
 
 def _difference_item(d: Difference, ref: str, tgt: str) -> str:
     """`• `name`: what changed`, the name in a code span and the rest on the same line."""
-    rest = describe(d, ref, tgt).removeprefix(d.name)
-    name = _code(d.name)
+    name, rest = _code(d.name), describe(d, ref, tgt).removeprefix(d.name)
     return f"• {name}{fit(visible(rest), max(MAX_ITEM - len(name), 40))}"
 
 
