@@ -26,6 +26,7 @@ from driftwatch.migrations.settings import MigrationSettings
 from driftwatch.model import KINDS, PLURALS, CheckFailure, Drift, Outcome, Snapshot
 from driftwatch.render import json as json_report
 from driftwatch.render.terminal import Recheck, Style, check_command, render
+from driftwatch.render.visible import visible
 from driftwatch.secrets import redact_text
 from driftwatch.sync import cli as sync_cli
 
@@ -117,7 +118,7 @@ def _output_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the JSON report instead")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     p.add_argument("--limit", type=int, default=50, metavar="N",
-                   help="differences listed per kind on the terminal (0: all; default 50)")
+                   help="entries listed per list on the terminal (0: all; default 50)")
 
 
 def _config_path(arg: Path | None) -> Path:
@@ -260,7 +261,7 @@ def _snapshot(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         snapshot_file.write(snapshot, args.output)
     except OSError as e:
         raise UsageError(f"cannot write {args.output} ({e.strerror})") from None
-    out.write(f"wrote {args.output}: {_summary(snapshot)}\n")
+    out.write(f"wrote {args.output}: {visible(_summary(snapshot))}\n")  # the database's name
     return EXIT_IN_SYNC
 
 

@@ -12,6 +12,7 @@ import psycopg.conninfo
 
 from driftwatch.config import Environment
 from driftwatch.errors import UserError
+from driftwatch.render.visible import visible
 from driftwatch.secrets import address, redact_text
 
 APPLICATION_NAME = "driftwatch"
@@ -86,9 +87,10 @@ def explain(error: psycopg.Error, env: Environment) -> CheckError:
                 env=env.name, where=where, host_port=host_port, source=_password_source(env),
                 env_timeout=f"{env.connect_timeout} s", give_password=_password_fix(env), **groups,
             )  # fmt: skip
-            return CheckError(reason, message)
+            # Names the server quotes (a table, a role) are hostile: controls shown as escapes.
+            return CheckError(reason, visible(message))
     detail = redact_text(text.splitlines()[0] if text else type(error).__name__)
-    return CheckError("error", f"{env.name} ({where}): {detail}")
+    return CheckError("error", visible(f"{env.name} ({where}): {detail}"))
 
 
 def _password_fix(env: Environment) -> str:
@@ -131,6 +133,12 @@ _EXPLANATIONS: tuple[tuple[str, str, str], ...] = (
     ("timeout", r"canceling statement due to lock timeout",
      "{env}: a catalog read waited longer than lock_timeout for a lock (a migration running?); "
      "driftwatch will try again next run."),
+    # The lock table is shared by all sessions: driftwatch holds one batch of view locks at a
+    # time (catalog.VIEW_BATCH), so this means the server's table is nearly full anyway.
+    ("error", r"out of shared memory",
+     "{env}: the server's lock table is full (out of shared memory); "
+     "raise max_locks_per_transaction on {host_port} (takes a restart), or end the sessions "
+     "holding many locks (see pg_locks)."),
     ("unreachable", r"failed to resolve host '(?P<host>[^']*)'|could not translate host name "
      r"\"(?P<host2>[^\"]*)\"",
      "{env}: cannot resolve host name in {where}; check the host in its dsn."),

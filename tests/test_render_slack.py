@@ -142,10 +142,10 @@ class TestOpened:
         text = body(opened(report(differences=diffs)))
         columns, indexes = "*Schema: columns* (12 differences)", "*Schema: indexes* (3 differences)"
         assert text.index(columns) < text.index(indexes)
-        assert "• public.users.c0: type integer → bigint" in text
+        assert "• `public.users.c0`: type integer → bigint" in text
         assert f"public.users.c{PER_KIND}:" not in text
         assert "_… and 7 more_" in text
-        assert "• public.i0: in UAT, missing in Staging" in text
+        assert "• `public.i0`: in UAT, missing in Staging" in text
 
     def test_critical_tables(self) -> None:
         """Critical tables that do not match are listed with what is wrong."""

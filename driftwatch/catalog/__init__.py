@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 
-from driftwatch.catalog.build import build_all, check_columns
+from driftwatch.catalog.build import ColumnOrderError, build_all, check_columns
 from driftwatch.objects import SchemaObject
 
 # kind -> query file. A new kind is a dataclass in objects.py, a .sql file and a line here.
@@ -119,11 +119,37 @@ def _stream(cur: psycopg.Cursor[tuple[Any, ...]], sql: bytes, params: dict[str, 
     return cur.stream(sql, params)
 
 
-# pg_get_viewdef takes ACCESS SHARE on every table a view reads and keeps it until the
-# transaction ends. Held through the rest of the read, it would make a migration's ALTER TABLE
-# wait, and the application's queries queue behind that ALTER. So these kinds are read last and
-# the transaction ends right after them: the locks last as long as their one query.
+# pg_get_viewdef takes ACCESS SHARE on the view and every relation it reads and keeps it until
+# the (sub)transaction ends. Held through the rest of the read, it would make a migration's ALTER
+# TABLE wait, and the application's queries queue behind that ALTER; taken for 7,000 views at
+# once, it fills the server's lock table (max_locks_per_transaction = 64: "out of shared
+# memory"). So these kinds are read last, VIEW_BATCH objects per query, each query inside a
+# savepoint that is rolled back: rolling back a subtransaction releases the locks it took
+# (RELEASE would hand them to the transaction), while the REPEATABLE READ snapshot stays the
+# same for every batch. At most one batch's locks are held at any moment.
 LOCKING = ("view", "materialized_view")
+VIEW_BATCH = 100
+
+
+def _read_batched(conn: psycopg.Connection[Any], kind: str, params: dict[str, Any]
+                  ) -> dict[str, SchemaObject]:  # fmt: skip
+    """One locking kind, VIEW_BATCH objects at a time by oid, each batch's locks released."""
+    sql = query(QUERIES[kind], conn.info.server_version)
+    built: dict[str, SchemaObject] = {}
+    after = 0
+    while True:
+        with conn.transaction(force_rollback=True), conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(sql, {**params, "after": after, "batch": VIEW_BATCH})
+            rows = cur.fetchall()  # all of it before the rollback: the locks go with it
+            names = [c.name for c in cur.description or ()]
+        if names[-1:] != ["oid"]:
+            raise ColumnOrderError(f"{kind} query must end with its oid, returns {tuple(names)}")
+        check_columns(kind, names[:-1])
+        # The builder reads each row's fields by position, so the trailing oid is left alone.
+        built.update(build_all(kind, rows))
+        if len(rows) < VIEW_BATCH:
+            return built
+        after = max(int(row[-1]) for row in rows)
 
 
 def _pipelined(conn: psycopg.Connection[Any], kinds: tuple[str, ...], params: dict[str, Any]
@@ -148,9 +174,10 @@ def read_schema(
     """Every object in scope, by kind and qualified name; ends the connection's transaction.
 
     The small kinds go out together in one pipeline (one round trip); the three big ones are
-    then streamed one after the other, each built while its rows arrive; views come last. All
-    of it runs in one read-only REPEATABLE READ transaction, so every kind sees the same moment
-    of the catalog, and the transaction is committed at once so no lock outlives the read.
+    then streamed one after the other, each built while its rows arrive; views come last, in
+    batches whose locks are released one batch at a time. All of it runs in one read-only
+    REPEATABLE READ transaction, so every kind sees the same moment of the catalog, and the
+    transaction is committed at once so no lock outlives the read.
     """
     params = options.params()
     small = tuple(k for k in QUERIES if k not in STREAMED and k not in LOCKING)
@@ -162,9 +189,7 @@ def read_schema(
     # Not pipelined: a pipeline right after a chunked stream fails with "unexpected result status
     # TUPLES_CHUNK" (psycopg 3.3.9, libpq 18).
     for kind in LOCKING:
-        with conn.cursor(row_factory=tuple_row) as cur:
-            cur.execute(query(QUERIES[kind], conn.info.server_version), params)
-            built[kind] = build_all(kind, _rows(kind, cur, iter(cur)))
+        built[kind] = _read_batched(conn, kind, params)
     conn.commit()
     return {kind: built[kind] for kind in QUERIES}
 

@@ -19,6 +19,8 @@ Reader = Callable[[Conn, sql.Identifier, MigrationSettings], tuple[AppliedMigrat
 SortKey = Callable[[str], Any]
 
 DEFAULT_SCHEMA = "public"
+# How a history row whose id column is NULL is named in reports (no real id has parentheses).
+NULL_ID = "(NULL id)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +83,15 @@ def _list_reader(
         order = settings.order_column or order_column
         columns = [ident] if applied_column is None else [ident, applied_column]
         rows = _select(conn, table, columns, _by(order) if order else ())
-        applied = [
-            AppliedMigration(str(row[0]), applied_at=row[1] if applied_column else None)
-            for row in rows
-            if row[0] is not None
-        ]
+        applied, seen = [], set()
+        for row in rows:
+            ident_value = NULL_ID if row[0] is None else str(row[0])
+            # A NULL id or an id recorded twice is a broken history, never "in sync": such a
+            # row becomes a failed entry, reported like a failed or dirty migration.
+            broken = row[0] is None or ident_value in seen
+            seen.add(ident_value)
+            applied.append(AppliedMigration(ident_value, row[1] if applied_column else None,
+                                            success=not broken))  # fmt: skip
         if order is None:
             # Sorted here, not in SQL, so two databases with different collations agree.
             applied.sort(key=lambda m: key(m.id))

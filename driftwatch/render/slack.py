@@ -22,6 +22,7 @@ from driftwatch.render.slack_blocks import (
     section,
 )
 from driftwatch.render.terminal import STATUS_TEXT, describe
+from driftwatch.render.visible import visible
 
 MAX_FALLBACK = 3000
 MAX_ITEM = 300  # one escaped list line: a huge name is clipped so the list still shows several
@@ -70,9 +71,10 @@ class SlackMessage:
 
 
 def _code(raw: str) -> str:
-    # A backtick would end the code span early; such names are shown escaped, unformatted.
-    flat = " ".join(raw.split())
-    return fit(flat, MAX_ITEM) if "`" in flat else f"`{fit(flat, MAX_ITEM - 2)}`"
+    # A code span formats nothing inside; a control shows as `\n` (the name keeps its line),
+    # and a backtick, which would end the span, as its look-alike U+02CB.
+    flat = visible(raw).replace("`", "\u02cb")
+    return f"`{fit(flat, MAX_ITEM - 2)}`"
 
 
 def _name(display_name: str) -> str:
@@ -126,8 +128,14 @@ def _differences(report: Mapping[str, Any], ref: str, tgt: str) -> list[Listing]
                             d.get("reference"), d.get("target")) for d in diffs[:PER_KIND]]  # fmt: skip
         words = PLURALS.get(kind, kind).replace("_", " ")
         head = f"*Schema: {fit(words, MAX_NAME)}* ({_plural(len(diffs), 'difference')})"
-        out.append(Listing(head, [f"• {fit(describe(d, ref, tgt), MAX_ITEM)}" for d in shown], len(diffs)))
+        out.append(Listing(head, [_difference_item(d, ref, tgt) for d in shown], len(diffs)))
     return out
+
+
+def _difference_item(d: Difference, ref: str, tgt: str) -> str:
+    """`• `name`: what changed`, the name in a code span and the rest on the same line."""
+    name, rest = _code(d.name), describe(d, ref, tgt).removeprefix(d.name)
+    return f"• {name}{fit(visible(rest), max(MAX_ITEM - len(name), 40))}"
 
 
 def _migration_listings(m: Mapping[str, Any], ref: str, tgt: str) -> list[Listing]:
@@ -322,7 +330,7 @@ def _unreachable(alert: Alert) -> _Parts:
     reason = " ".join((alert.error or "no reason was given").split())
     in_a_row = f" for {n} checks in a row" if n > 1 else ""
     lines = [*_critical_line(alert, env),
-             f"driftwatch could not connect to *{_name(env)}*{in_a_row}: {fit(reason, 1500)}",
+             f"driftwatch could not connect to *{_name(env)}*{in_a_row}: {fit(visible(reason), 1500)}",
              "Its comparisons are not checked until it is back; a message follows when it is."]  # fmt: skip
     return _Parts(f":electric_plug: {env} unreachable{checks}", "\n".join(lines),
                   f"could not connect to {env}{in_a_row}: {reason}")  # fmt: skip
@@ -369,7 +377,8 @@ def _footer(alert: Alert) -> Block:
 def _fallback(alert: Alert, parts: _Parts) -> str:
     prefix = _mention(alert)
     words = f"{parts.header}: {parts.plain}" if parts.plain.strip() else parts.header
-    return prefix + fit(" ".join(words.split()), MAX_FALLBACK - len(prefix))
+    # Shown in notifications and printed by `notify preview`: controls (ESC...) made visible.
+    return prefix + fit(visible(" ".join(words.split())), MAX_FALLBACK - len(prefix))
 
 
 def build_message(alert: Alert) -> SlackMessage:

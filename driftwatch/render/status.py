@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from driftwatch.render.visible import visible_all
+
 STATUS_FORMAT = "driftwatch.status/v1"
 
 
@@ -57,6 +59,7 @@ def _state(s: ComparisonStatus) -> str:
 
 def render_text(statuses: Sequence[ComparisonStatus], now: datetime) -> str:
     """A few lines per comparison, the missing migrations listed."""
+    statuses = visible_all(tuple(statuses))  # ids and errors may hold control characters
     lines: list[str] = []
     for s in statuses:
         lines.append(f"{s.reference} → {s.target}: {_state(s)}"

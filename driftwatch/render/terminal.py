@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from driftwatch.migrations import migrate_command
 from driftwatch.model import KINDS, PLURALS, CheckFailure, Difference, Drift, MigrationDiff, Outcome
+from driftwatch.render.visible import visible_all
 
 RULE = "=" * 80
+T = TypeVar("T")
 SINGULAR = {plural: kind for kind, plural in PLURALS.items()}
 STATUS_TEXT = {
     "ok": "matches",
@@ -81,8 +84,10 @@ def _migration_lines(m: MigrationDiff, ref: str, tgt: str, style: Style) -> Iter
         (m.reference_failed, f"failed or dirty in {ref}", True),
     ):
         yield from _id_list(ids, f"Found {_plural(len(ids), 'migration')} {head}:", style, bad)
-    for c in m.checksum_mismatches:
+    mismatches = m.checksum_mismatches
+    for c in _bounded(mismatches, style.limit):
         yield style.bad(f"❌ Checksum of {c.id} differs: {ref} {c.reference}, {tgt} {c.target}")
+    yield from _more(len(mismatches), style.limit, "   ")
     files = m.unapplied_files
     head = f"{_plural(len(files), 'migration file')} applied in neither {ref} nor {tgt}:"
     yield from _id_list(files, head, style)
@@ -96,8 +101,21 @@ def _id_list(ids: Sequence[str], head: str, style: Style, bad: bool = False) -> 
         return
     yield style.bad(f"❌ {head}") if bad else style.warn(f"⚠️  {head}")
     yield ""
-    yield from (f"   - {i}" for i in ids)
+    yield from (f"   - {i}" for i in _bounded(ids, style.limit))
+    yield from _more(len(ids), style.limit, "   ")
     yield ""
+
+
+def _bounded(items: Sequence[T], limit: int) -> Sequence[T]:
+    """The first `limit` items (0: all): --limit bounds every list, not only differences."""
+    return items if limit <= 0 else items[:limit]
+
+
+def _more(total: int, limit: int, indent: str) -> Iterator[str]:
+    """The line that says how many a bounded list left out, if any."""
+    if 0 < limit < total:
+        yield (f"{indent}… and {total - limit} more "
+               "(--limit 0 lists all; --json has every detail)")  # fmt: skip
 
 
 def _count(n: int, plural: str) -> str:
@@ -177,13 +195,10 @@ def _difference_details(
         of_kind = [d for d in diffs if d.kind == kind]
         if not of_kind:
             continue
-        shown = of_kind if limit <= 0 else of_kind[:limit]
         yield ""
         yield f"   {kind} ({len(of_kind)})"
-        yield from (f"     - {describe(d, ref, tgt)}" for d in shown)
-        if len(shown) < len(of_kind):
-            yield (f"     … and {len(of_kind) - len(shown)} more "
-                   "(--limit 0 lists all; --json has every detail)")  # fmt: skip
+        yield from (f"     - {describe(d, ref, tgt)}" for d in _bounded(of_kind, limit))
+        yield from _more(len(of_kind), limit, "     ")
 
 
 def _critical_lines(drift: Drift, style: Style) -> Iterator[str]:
@@ -196,7 +211,8 @@ def _critical_lines(drift: Drift, style: Style) -> Iterator[str]:
     for t in bad:
         yield style.bad(f"❌ {t.name}: {STATUS_TEXT[t.status].format(**names)}")
         yield from (f"     - {describe(d, names['reference'], names['target'])}"
-                    for d in t.differences)  # fmt: skip
+                    for d in _bounded(t.differences, style.limit))  # fmt: skip
+        yield from _more(len(t.differences), style.limit, "     ")
     if not bad:
         yield style.ok(f"✅ All {len(drift.critical_tables)} critical tables match")
     yield ""
@@ -273,6 +289,7 @@ def _summary(drift: Drift, style: Style, recheck: str) -> Iterator[str]:
 def render_drift(drift: Drift, style: Style = Style(), recheck: Recheck = check_command) -> str:
     """The full report of one comparison; its next steps check again with `recheck(drift)`
     (`driftwatch diff` has no config, so no comparison to name; `check --config` needs it)."""
+    drift = visible_all(drift)  # names from the databases may hold control characters
     ref, tgt = drift.reference.name, drift.target.name
     lines = _banner(f"DRIFTWATCH — {tgt.upper()} AGAINST {ref.upper()}", style)
     lines += _connections(drift, style)
@@ -286,6 +303,7 @@ def render_drift(drift: Drift, style: Style = Style(), recheck: Recheck = check_
 
 def render_failure(f: CheckFailure, style: Style = Style()) -> str:
     """A comparison that could not be checked: the one sentence, and what it means for exit codes."""
+    f = visible_all(f)
     title = f"DRIFTWATCH — {f.target.upper()} AGAINST {f.reference.upper()}"
     lines = [*_banner(title, style), style.bad(f"❌ Could not check: {f.message}"), "", RULE]
     return "\n".join(lines) + "\n"

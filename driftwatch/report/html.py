@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from html import escape
 
 from driftwatch.render.slack import display, duration
+from driftwatch.render.visible import visible
 from driftwatch.report import svg
 from driftwatch.report import words as w
 from driftwatch.report.facts import ComparisonFacts, ReportFacts
@@ -150,7 +151,9 @@ def _figure(chart: str, caption: str, raw: bool = False) -> str:
 
 
 def _code(text: str) -> str:
-    return f"<code>{_e(text)}</code>"
+    # Escaped for HTML already; controls and bidi overrides (which reorder what is read) are
+    # shown as escapes too, as on the terminal.
+    return f"<code>{_e(visible(text))}</code>"
 
 
 def _missing(c: ComparisonFacts, facts: ReportFacts) -> str:

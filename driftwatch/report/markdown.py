@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from driftwatch.render.slack import display, duration
+from driftwatch.render.visible import visible
 from driftwatch.report import words as w
 from driftwatch.report.facts import ComparisonFacts, EnvironmentFacts, ReportFacts
 from driftwatch.report.items import lag_text, open_items, summary_lines
 
 
 def _cell(text: object) -> str:
-    # A "|" would end the cell and a newline the row.
-    return " ".join(str(text).split()).replace("|", "\\|")
+    # A "|" would end the cell and a newline the row; ESC and other controls would act on
+    # the terminal of whoever cats the file: shown as escapes (\\x1b).
+    return visible(" ".join(str(text).split())).replace("|", "\\|")
 
 
 def _code(text: str) -> str:
-    # A name holding a backtick needs the double delimiter; tables escape "|" afterwards.
-    flat = " ".join(text.split())
-    return f"`{flat}`" if "`" not in flat else f"`` {flat} ``"
+    # A name holding backticks needs a longer delimiter than its longest run of them (and
+    # spaces inside, CommonMark strips one on each side); tables escape "|" afterwards.
+    flat = visible(text)
+    longest = max((len(run) for run in re.findall("`+", flat)), default=0)
+    if not longest:
+        return f"`{flat}`"
+    fence = "`" * (longest + 1)
+    return f"{fence} {flat} {fence}"
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[object]], total: int | None = None) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from driftwatch.render.slack import SlackMessage, display
 from driftwatch.render.slack_blocks import context, fit, header, section
+from driftwatch.render.visible import visible, visible_all
 from driftwatch.sync.plan import Check, Plan
 from driftwatch.sync.result import Result
 from driftwatch.sync.run import CONNECTION_VARIABLES
@@ -37,6 +38,7 @@ def _missing_lines(plan: Plan) -> list[str]:
 
 def dry_run(plan: Plan) -> str:
     """What `--apply` would do, what it would touch, and whether every precondition holds."""
+    plan = visible_all(plan)  # migration ids and names come from the databases
     lines = [f"Sync {plan.reference} → {plan.target} (dry run: nothing is changed)",
              f"Target: {plan.target} at {plan.target_address} (password not shown)",
              *_missing_lines(plan),
@@ -70,6 +72,7 @@ def _verdict(plan: Plan) -> str:
 
 def result(r: Result) -> str:
     """The outcome of `--apply` for the terminal (the command's output was streamed already)."""
+    r = visible_all(r)
     p = r.plan
     if r.result == "refused":
         return "".join(f"driftwatch: refused: {c.reason}\n" + "".join(f"    {d}\n" for d in c.details)
@@ -139,7 +142,7 @@ def slack_message(r: Result) -> SlackMessage:
     title = f"{_ICONS[r.result]} {words[r.result]}"
     summary = [f"*{fit(r.actor, 100)}* ran `{fit(command_text(p), 500)}` against *{fit(tgt, 100)}*."]
     if r.result == "refused":
-        summary += [f"• {fit(reason, 600)}" for reason in r.reasons()]
+        summary += [f"• {fit(visible(reason), 600)}" for reason in r.reasons()]  # one line each
     else:
         summary.append(_rechecked(r)[0])
         summary += [f"Overridden by {c.overridden_by}: {c.name}." for c in p.overrides]

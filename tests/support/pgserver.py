@@ -51,6 +51,9 @@ class PgServer:
     superuser: str = SUPERUSER
     password: str = SUPERUSER_PASSWORD
     host: str = "127.0.0.1"
+    # Server settings beyond the port: the suite's servers allow many connections; a test that
+    # needs PostgreSQL's defaults (its lock table is sized by max_connections) passes "".
+    settings: str = "-c max_connections=200"
 
     @property
     def datadir(self) -> Path:
@@ -78,7 +81,7 @@ class PgServer:
         )  # fmt: skip
 
     def start(self) -> None:
-        opts = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c max_connections=200"
+        opts = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off {self.settings}"
         self._run(
             str(self.bin_dir / "pg_ctl"), "-D", str(self.datadir), "-o", opts,
             "-l", str(self.root / "log"), "-w", "-t", "60", "start",
@@ -126,13 +129,15 @@ def external_server(dsn: str) -> PgServer:
 
 
 @contextlib.contextmanager
-def running_server(bin_dir: Path) -> Iterator[PgServer]:
+def running_server(bin_dir: Path, settings: str | None = None) -> Iterator[PgServer]:
     """Start a throwaway server from `bin_dir`; stop it and delete its files afterwards."""
     user = service_user()
     root = Path(tempfile.mkdtemp(prefix="dw-pg-"))
     root.chmod(0o755)
     # The binaries copy (when `user` cannot reach them) lives in `root`, deleted with it.
     server = PgServer(reachable_bin_dir(bin_dir, user, root / "bin"), root, free_port(), user)
+    if settings is not None:
+        server.settings = settings
     try:
         server.init()
         server.start()
