@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -32,6 +33,9 @@ MIGRATION_TOOLS = (
     "knex", "goose", "prisma", "typeorm", "node-pg-migrate", "alembic", "custom",
 )  # fmt: skip
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# A read is a handful of catalog queries, each bounded by statement_timeout on the server; four
+# of them at their limit is already far past a healthy read (6 s at 20,000 tables).
+READ_TIMEOUT_FACTOR = 4
 
 
 class ConfigError(Exception):
@@ -56,6 +60,12 @@ class Environment:
     sslmode: str | None = None
     # A DSN given on the command line (`diff`, `snapshot DSN`): no config keys to point at.
     from_command_line: bool = False
+    read_timeout: float | None = None  # None: READ_TIMEOUT_FACTOR x statement_timeout
+
+    @property
+    def read_deadline(self) -> float:
+        """Seconds one read (every query after connecting) may take before the connection is closed."""
+        return self.read_timeout or READ_TIMEOUT_FACTOR * self.statement_timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +203,7 @@ def _environment(
     connect_timeout = s.get("connect_timeout", int, 10)
     statement_timeout = s.get("statement_timeout", (int, float), 30.0)
     lock_timeout = s.get("lock_timeout", (int, float), 5.0)
+    read_timeout = s.get("read_timeout", (int, float))
     sslmode = s.get("sslmode", str)
     s.finish()
     if dsn is None:
@@ -205,11 +216,23 @@ def _environment(
                        statement_timeout), ("lock_timeout", lock_timeout)):  # fmt: skip
         if value <= 0:
             s.problem(key, f"must be a positive number of seconds, got {value}")
+    _check_read_timeout(read_timeout, statement_timeout, s)
     password, source = (None, None) if offline else _password(password_env, password_file, s, environ)
     return Environment(
         name, dsn, password, source, connect_timeout, float(statement_timeout),
         float(lock_timeout), sslmode,
+        read_timeout=None if read_timeout is None else float(read_timeout),
     )  # fmt: skip
+
+
+def _check_read_timeout(value: float | None, statement_timeout: float, s: Section) -> None:
+    if value is None:
+        return
+    if not math.isfinite(value) or value <= 0:
+        s.problem("read_timeout", f"must be a positive number of seconds, got {value}")
+    elif math.isfinite(statement_timeout) and value < statement_timeout:
+        s.problem("read_timeout", f"must be at least statement_timeout ({statement_timeout:g} s), "
+                  f"since one catalog query may take that long; got {value:g}")  # fmt: skip
 
 
 def _check_dsn(dsn: str, s: Section) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +22,16 @@ APPLICATION_NAME = "driftwatch"
 # Every reason a CheckError can carry (metrics export each at zero from the start).
 REASONS = ("refused", "auth", "unknown_database", "unknown_role", "permission", "timeout",
            "unreachable", "error")  # fmt: skip
+# Client-side bounds for a path that stops answering. The server's timeouts cannot help there:
+# its answer never arrives. Keepalives notice a peer that is gone (probes unanswered after
+# 30 + 3 x 10 s); tcp_user_timeout cuts a connection whose sent data stays unacknowledged. A proxy
+# that keeps acking but forwards nothing defeats both, so each read also has a deadline
+# (Environment.read_deadline) enforced by a watchdog. A DSN that sets one of these keeps its value.
+TCP_BOUNDS = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3, "tcp_user_timeout": 60_000}  # fmt: skip
+# How long the watchdog's cancel request may take before it closes the socket regardless: on a
+# frozen path the cancel request (a new connection through the same proxy) hangs too.
+CANCEL_SECONDS = 2.0
 
 
 class CheckError(UserError):
@@ -54,24 +67,76 @@ def connection_kwargs(env: Environment) -> dict[str, Any]:
         kwargs["password"] = env.password.reveal()
     if env.sslmode is not None:
         kwargs["sslmode"] = env.sslmode
+    in_dsn = psycopg.conninfo.conninfo_to_dict(env.dsn)
+    kwargs.update({k: v for k, v in TCP_BOUNDS.items() if k not in in_dsn})
     return kwargs
 
 
 @contextlib.contextmanager
 def connect(env: Environment) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-    """A read-only connection to `env`, in one REPEATABLE READ transaction for a consistent read."""
+    """A read-only connection to `env`, in one REPEATABLE READ transaction for a consistent read.
+
+    Connecting is bounded by connect_timeout (psycopg enforces it client-side, startup packet and
+    login included); what follows, by read_deadline: then the connection is cancelled and closed.
+    """
     try:
         conn = psycopg.connect(env.dsn, **connection_kwargs(env))
     except psycopg.Error as e:
         raise explain(e, env) from None
+    watchdog = Watchdog(conn, env.read_deadline)
     try:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         yield conn
     except psycopg.Error as e:
-        raise explain(e, env) from None
+        raise (_stuck(env) if watchdog.fired else explain(e, env)) from None
     finally:
+        watchdog.finish()
         conn.close()
+
+
+class Watchdog:
+    """Cancels, then closes, a connection still in use `seconds` after it was opened.
+
+    Closing is a shutdown() of the socket underneath libpq: the blocked read then returns at once
+    with "server closed the connection", whatever the network does.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], seconds: float) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()  # finish() waits for a firing watchdog: the fd stays libpq's
+        self._done = False
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.name = "read-deadline"
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            # A server that still hears us stops the query (and frees its locks) at once.
+            with contextlib.suppress(psycopg.Error):
+                self._conn.cancel_safe(timeout=CANCEL_SECONDS)
+            # A duplicate descriptor: closing ours leaves libpq's, which conn.close() ends.
+            with contextlib.suppress(OSError, psycopg.Error), \
+                    socket.socket(fileno=os.dup(self._conn.fileno())) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        """The read is over: the watchdog may no longer touch the connection (its fd may be reused)."""
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+
+
+def _stuck(env: Environment) -> CheckError:
+    host_port = address(env.dsn).split("@")[-1].split("/")[0]
+    return CheckError("timeout", f"{env.name}: {host_port} did not answer within {env.read_deadline:g} s; "
+                      "the network path or proxy is stuck, so driftwatch closed the connection and "
+                      "will try again next run (raise read_timeout if the read is only slow).")  # fmt: skip
 
 
 def explain(error: psycopg.Error, env: Environment) -> CheckError:

@@ -34,7 +34,8 @@ from driftwatch.render import json as json_report
 from driftwatch.report import weekly as weekly_report
 from driftwatch.restore import Cached, cached_snapshots, last_verdicts
 from driftwatch.state import EnvState, State, comparison_state, env_state
-from driftwatch.store import Store
+from driftwatch.store import Store, StoreError
+from driftwatch.store_file import write_failure
 from driftwatch.store_rows import EpisodeChange
 from driftwatch.summary import drift_summary
 
@@ -117,9 +118,20 @@ class Daemon:
         run_id = uuid.uuid4().hex[:12]
         try:
             with logs.bound(run_id=run_id, job=job):  # on every line of the run, stdlib's too
-                return self._run(run_id, job)
+                try:
+                    return self._run(run_id, job)
+                except StoreError as e:  # state_dir full or unwritable: the run stops unrecorded
+                    self._unrecorded(e)
+                    return []
         finally:
             self._run_lock.release()
+
+    def _unrecorded(self, error: StoreError) -> None:
+        """Count and log a run the history could not take; its verdicts are not published."""
+        # The snapshots read may not be stored: forget them, so the next run reads (and stores) in full.
+        self._cache.clear()
+        self._publish(lambda s: replace(s, history_write_errors=s.history_write_errors + 1))
+        self.log.error("history.write_failed", message=write_failure(self.config.state.state_dir, error))
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait for a running check to finish; False if it did not within `timeout`."""

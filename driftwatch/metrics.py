@@ -66,6 +66,8 @@ METRICS = {m.name: m for m in (
              ("error",)),
     Declared("alerts_pending", "gauge", "Alerts decided but not yet accepted by Slack (kept and "
              "retried every run).", ()),
+    Declared("history_write_errors", "counter", "Runs whose results could not be written to the history "
+             "(state_dir full or unwritable); their verdicts are not published.", ()),
     Declared("sync_runs", "counter", "Audited `driftwatch sync --apply` runs (by a person or the daemon), "
              "by result.", ("reference", "target", "result")),
     Declared("comparison_info", "gauge", "Always 1 per configured comparison; the comparison label "
@@ -137,6 +139,9 @@ def _run_metrics(state: State) -> Iterator[Metric]:
     pending = _family("alerts_pending")
     pending.add_metric([], state.alerts_pending)
     yield pending
+    unrecorded = _family("history_write_errors")
+    unrecorded.add_metric([], state.history_write_errors)
+    yield unrecorded
     syncs = _family("sync_runs")
     for (reference, target, result), n in sorted(state.sync_runs.items()):
         syncs.add_metric([reference, target, result], n)

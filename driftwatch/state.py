@@ -75,6 +75,7 @@ class State:
     slack_errors: Mapping[str, int] = field(default_factory=dict)  # Slack error code -> count
     alerts_pending: int = 0  # alerts decided but not yet accepted by Slack
     sync_runs: Mapping[tuple[str, str, str], int] = field(default_factory=dict)  # (ref, target, result) -> n
+    history_write_errors: int = 0  # runs whose results the history could not take (state_dir full)
 
     @classmethod
     def initial(cls, environments: Iterable[str], comparisons: Iterable[tuple[str, str]]) -> State:

@@ -51,6 +51,17 @@ def _not_ours(path: Path, detail: str) -> StoreError:
                       "move it aside or point state_dir elsewhere")  # fmt: skip
 
 
+def write_failure(state_dir: Path, error: StoreError) -> str:
+    """One sentence for a run whose results the history could not take, with the fix."""
+    cause = error.__cause__
+    if isinstance(cause, sqlite3.Error) and getattr(cause, "sqlite_errorname", "") == "SQLITE_FULL":
+        return (f"this run's results could not be written to the history: {state_dir} is full "
+                f"({cause}); free space in {state_dir}. The next run reads the databases again and "
+                "records normally once there is room")  # fmt: skip
+    return (f"this run's results could not be written to the history ({error}); make {state_dir} "
+            "writable again. The next run reads the databases again and records normally")  # fmt: skip
+
+
 def open_error(path: Path, e: sqlite3.Error) -> StoreError:
     name = getattr(e, "sqlite_errorname", "")
     if name == "SQLITE_NOTADB":
